@@ -1,0 +1,57 @@
+#pragma once
+// The kernel as the network driver sees it. Handlers receive a Kernel&, so their logic is tested
+// with a fake one; the real one (Netlink) is tested in network namespaces and user-mode Linux.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mvlan::kernel {
+
+enum class MacvlanMode { Bridge, Private, Vepa, Passthru };
+
+using Mac = std::array<std::uint8_t, 6>;
+
+struct Link {
+  std::string name;
+  int index = 0;
+  std::string kind;       // "macvlan", "vlan", "dummy", "veth", "" for a plain device
+  unsigned mtu = 0;
+  bool up = false;
+  Mac mac{};
+  int parent_index = 0;   // the lower link of a macvlan or vlan, 0 otherwise
+  int vlan_id = 0;        // for kind "vlan"
+  std::optional<MacvlanMode> macvlan_mode;  // for kind "macvlan"
+};
+
+// Every failure names the object, the step and, where one is known, the fix, e.g.
+// "creating VLAN link eth0.100 (VLAN 100 on eth0): the kernel has no 802.1Q VLAN support
+// (module 8021q); load it with 'modprobe 8021q'". `code` is the libnl error number.
+struct KernelError : std::runtime_error {
+  KernelError(const std::string& message, int code) : std::runtime_error(message), code(code) {}
+  int code;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+
+  virtual std::optional<Link> find_link(const std::string& name) = 0;
+  virtual std::vector<Link> list_links() = 0;
+
+  // Creates `name` as VLAN `vid` on `base` and brings it up.
+  virtual void create_vlan(const std::string& base, int vid, const std::string& name) = 0;
+  // Creates a dummy link and brings it up.
+  virtual void create_dummy(const std::string& name) = 0;
+  // Creates a macvlan link on `parent`; mtu 0 inherits the parent's. The link is left down:
+  // Docker moves it into the container and brings it up there.
+  virtual void create_macvlan(const std::string& parent, const std::string& name, MacvlanMode mode,
+                              const Mac& mac, unsigned mtu) = 0;
+  // Returns false when no such link exists (not an error: Leave and DeleteEndpoint are idempotent).
+  virtual bool delete_link(const std::string& name) = 0;
+};
+
+}  // namespace mvlan::kernel

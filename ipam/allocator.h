@@ -1,0 +1,54 @@
+#pragma once
+// The IPAM's rules, independent of where state is kept: what a valid pool request is, which
+// addresses are never granted, and how the next free address is found in O(log n) through the
+// "taken runs" of an address set (maximal intervals of consecutive granted addresses).
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipam/address.h"
+#include "ipam/pool.h"
+
+namespace mvlan::ipam {
+
+inline constexpr const char* kLocalSpace = "LocalDefault";
+inline constexpr const char* kGlobalSpace = "GlobalDefault";
+
+struct Bounds {
+  Address lo, hi;
+};
+using Run = Bounds;
+
+// The taken run with the greatest lower end <= x, if any.
+using RunLookup = std::function<std::optional<Run>(const Address& x)>;
+// An existing pool in the same address space that overlaps the candidate, if any.
+using OverlapLookup = std::function<std::optional<Prefix>(const Prefix& candidate)>;
+
+// Checks every field of a RequestPool; throws Error(Invalid) naming the field and what is valid.
+PoolSpec validate_pool_request(const PoolRequest& request);
+
+// Why `a` can never be granted from `subnet` (network, broadcast, subnet-router anycast), if so.
+std::optional<std::string> reserved_by_rule(const Prefix& subnet, const Address& a);
+// The subnet without the addresses reserved by rule; empty for none.
+std::optional<Bounds> usable_bounds(const Prefix& subnet);
+// Where dynamic addresses come from: the ip-range (else the subnet), minus rule reservations.
+std::optional<Bounds> dynamic_bounds(const Pool& pool);
+u128 capacity(const std::optional<Bounds>& bounds);
+
+std::optional<Address> first_free(const RunLookup& runs, const Address& from, const Address& to);
+// The next dynamic address: after `cursor` with wrap-around (round-robin) or lowest free.
+std::optional<Address> pick_dynamic(const RunLookup& runs, const Bounds& bounds,
+                                    const std::optional<Address>& cursor, AllocationOrder order);
+// A gateway with no address given: the first free of the ip-range, else of the subnet.
+std::optional<Address> pick_gateway(const RunLookup& runs, const Pool& pool);
+
+// MVLAN_DEFAULT_POOLS: "198.18.0.0/15/24,fd6d:766c:616e::/48/64"; throws Error(Invalid).
+std::vector<DefaultPool> parse_default_pools(std::string_view text);
+inline constexpr const char* kDefaultPools = "198.18.0.0/15/24,fd6d:766c:616e::/48/64";
+std::optional<Prefix> pick_default_pool(const std::vector<DefaultPool>& defaults, Family family,
+                                        const OverlapLookup& overlapping);
+
+}  // namespace mvlan::ipam

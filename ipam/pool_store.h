@@ -1,0 +1,33 @@
+#pragma once
+// Where pools and granted addresses live. One interface, so the local SQLite store and a
+// cluster-wide one can serve the same driver; each operation is atomic and durable on return.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ipam/pool.h"
+
+namespace mvlan::ipam {
+
+class PoolStore {
+ public:
+  virtual ~PoolStore() = default;
+
+  // Creates the pool (picking a default subnet when the spec has none). Throws Error(Conflict)
+  // for an overlap that may not share, Error(Exhausted) when no default pool is free.
+  virtual Pool request_pool(const PoolSpec& spec) = 0;
+  // Frees the pool and everything granted from it. False when it did not exist.
+  virtual bool release_pool(const std::string& pool_id) = 0;
+
+  // Grants one address, returned with the pool's prefix length. Throws NotFound (pool), Invalid
+  // (outside, reserved by rule), Conflict (taken) or Exhausted (no free address).
+  virtual Cidr request_address(const std::string& pool_id, const AddressRequest& request) = 0;
+  // False when the pool or the grant did not exist (releasing twice is fine).
+  virtual bool release_address(const std::string& pool_id, const Address& address) = 0;
+
+  virtual std::optional<Pool> find_pool(const std::string& pool_id) = 0;
+  virtual std::vector<PoolStatus> status() = 0;
+};
+
+}  // namespace mvlan::ipam

@@ -1,0 +1,433 @@
+#include "ipam/sqlite_pool_store.h"
+
+#include <algorithm>
+
+#include "ipam/allocator.h"
+#include "ipam/error.h"
+
+namespace mvlan::ipam {
+namespace {
+
+using store::bind_bytes;
+using store::column_bytes;
+
+int family_number(Family f) {
+  return f == Family::V4 ? 4 : 6;
+}
+
+Address address_from(const SQLite::Column& c) {
+  auto a = Address::from_bytes(column_bytes(c));
+  if (!a) throw Error(ErrorKind::Store, "state database holds a malformed address");
+  return *a;
+}
+
+Pool pool_from(SQLite::Statement& s) {
+  // Columns: id, space, subnet, ip_range, allocation, set_id
+  Pool p;
+  p.id = s.getColumn(0).getString();
+  p.address_space = s.getColumn(1).getString();
+  auto subnet = Prefix::parse(s.getColumn(2).getString());
+  if (!subnet) throw Error(ErrorKind::Store, "state database holds a malformed pool " + p.id);
+  p.subnet = *subnet;
+  if (!s.getColumn(3).isNull()) p.range = Prefix::parse(s.getColumn(3).getString());
+  p.order =
+      parse_allocation_order(s.getColumn(4).getString()).value_or(AllocationOrder::RoundRobin);
+  p.set_id = s.getColumn(5).getInt64();
+  return p;
+}
+
+constexpr const char* kPoolColumns = "id, space, subnet, ip_range, allocation, set_id";
+
+std::string describe(const Pool& p) {
+  std::string s = "pool " + p.subnet.str();
+  if (p.range) s += " (ip-range " + p.range->str() + ")";
+  return s;
+}
+
+}  // namespace
+
+SqlitePoolStore::SqlitePoolStore(store::Database& db, std::vector<DefaultPool> defaults)
+    : db_(db), defaults_(std::move(defaults)) {}
+
+std::optional<Pool> SqlitePoolStore::load_pool(const std::string& pool_id) {
+  static const std::string sql = std::string("SELECT ") + kPoolColumns + " FROM pools WHERE id = ?";
+  auto& s = db_.statement(sql.c_str());
+  s.bind(1, pool_id);
+  if (!s.executeStep()) return std::nullopt;
+  return pool_from(s);
+}
+
+std::vector<Pool> SqlitePoolStore::overlapping(const std::string& space, const Prefix& subnet) {
+  static const std::string sql = std::string("SELECT ") + kPoolColumns +
+                                 " FROM pools WHERE space = ? AND family = ? AND first <= ? AND "
+                                 "last >= ? ORDER BY first";
+  auto& s = db_.statement(sql.c_str());
+  s.bind(1, space);
+  s.bind(2, family_number(subnet.family()));
+  bind_bytes(s, 3, subnet.last().bytes());
+  bind_bytes(s, 4, subnet.network().bytes());
+  std::vector<Pool> out;
+  while (s.executeStep()) out.push_back(pool_from(s));
+  return out;
+}
+
+std::optional<Run> SqlitePoolStore::run_at_or_before(long long set_id, const Address& x) {
+  auto& s = db_.statement(
+      "SELECT lo, hi FROM taken_runs WHERE set_id = ? AND lo <= ? ORDER BY lo DESC LIMIT 1");
+  s.bind(1, static_cast<int64_t>(set_id));
+  bind_bytes(s, 2, x.bytes());
+  if (!s.executeStep()) return std::nullopt;
+  return Run{address_from(s.getColumn(0)), address_from(s.getColumn(1))};
+}
+
+std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const Address& a) {
+  auto& s =
+      db_.statement("SELECT pool_id, kind, mac FROM allocations WHERE set_id = ? AND address = ?");
+  s.bind(1, static_cast<int64_t>(set_id));
+  bind_bytes(s, 2, a.bytes());
+  if (!s.executeStep()) return std::nullopt;
+  return Allocation{a, s.getColumn(0).getString(),
+                    parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Container),
+                    s.getColumn(2).getString()};
+}
+
+std::optional<Address> SqlitePoolStore::cursor(long long set_id) {
+  auto& s = db_.statement("SELECT cursor FROM address_sets WHERE id = ?");
+  s.bind(1, static_cast<int64_t>(set_id));
+  if (!s.executeStep() || s.getColumn(0).isNull()) return std::nullopt;
+  return Address::from_bytes(column_bytes(s.getColumn(0)));
+}
+
+void SqlitePoolStore::take(const Pool& pool, const Address& a, GrantKind kind,
+                           const std::string& mac) {
+  auto& ins = db_.statement(
+      "INSERT INTO allocations (set_id, address, pool_id, kind, mac) VALUES (?, ?, ?, ?, ?)");
+  ins.bind(1, static_cast<int64_t>(pool.set_id));
+  bind_bytes(ins, 2, a.bytes());
+  ins.bind(3, pool.id);
+  ins.bind(4, name_of(kind));
+  ins.bind(5, mac);
+  ins.exec();
+
+  // Keep runs maximal: join the run ending just before `a` and the one starting just after it.
+  std::optional<Run> left;
+  if (a.value() != 0) {
+    if (auto r = run_at_or_before(pool.set_id, a.prev()); r && r->hi == a.prev()) left = r;
+  }
+  std::optional<Run> right;
+  if (!a.is_max()) {
+    auto& s = db_.statement("SELECT hi FROM taken_runs WHERE set_id = ? AND lo = ?");
+    s.bind(1, static_cast<int64_t>(pool.set_id));
+    bind_bytes(s, 2, a.next().bytes());
+    if (s.executeStep()) right = Run{a.next(), address_from(s.getColumn(0))};
+  }
+  if (right) {
+    auto& del = db_.statement("DELETE FROM taken_runs WHERE set_id = ? AND lo = ?");
+    del.bind(1, static_cast<int64_t>(pool.set_id));
+    bind_bytes(del, 2, right->lo.bytes());
+    del.exec();
+  }
+  const Address hi = right ? right->hi : a;
+  if (left) {
+    auto& up = db_.statement("UPDATE taken_runs SET hi = ? WHERE set_id = ? AND lo = ?");
+    bind_bytes(up, 1, hi.bytes());
+    up.bind(2, static_cast<int64_t>(pool.set_id));
+    bind_bytes(up, 3, left->lo.bytes());
+    up.exec();
+  } else {
+    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
+    add.bind(1, static_cast<int64_t>(pool.set_id));
+    bind_bytes(add, 2, a.bytes());
+    bind_bytes(add, 3, hi.bytes());
+    add.exec();
+  }
+}
+
+void SqlitePoolStore::give_back(long long set_id, const Address& a) {
+  auto& del = db_.statement("DELETE FROM allocations WHERE set_id = ? AND address = ?");
+  del.bind(1, static_cast<int64_t>(set_id));
+  bind_bytes(del, 2, a.bytes());
+  del.exec();
+
+  auto run = run_at_or_before(set_id, a);
+  if (!run || run->hi < a) return;  // runs already agree (cannot happen unless rebuilt meanwhile)
+  auto& drop = db_.statement("DELETE FROM taken_runs WHERE set_id = ? AND lo = ?");
+  drop.bind(1, static_cast<int64_t>(set_id));
+  bind_bytes(drop, 2, run->lo.bytes());
+  drop.exec();
+  auto insert = [&](const Address& lo, const Address& hi) {
+    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
+    add.bind(1, static_cast<int64_t>(set_id));
+    bind_bytes(add, 2, lo.bytes());
+    bind_bytes(add, 3, hi.bytes());
+    add.exec();
+  };
+  if (run->lo < a) insert(run->lo, a.prev());
+  if (a < run->hi) insert(a.next(), run->hi);
+}
+
+void SqlitePoolStore::rebuild_runs(long long set_id) {
+  auto& del = db_.statement("DELETE FROM taken_runs WHERE set_id = ?");
+  del.bind(1, static_cast<int64_t>(set_id));
+  del.exec();
+  std::vector<Run> runs;
+  {
+    auto& s = db_.statement("SELECT address FROM allocations WHERE set_id = ? ORDER BY address");
+    s.bind(1, static_cast<int64_t>(set_id));
+    while (s.executeStep()) {
+      const Address a = address_from(s.getColumn(0));
+      if (!runs.empty() && !runs.back().hi.is_max() && runs.back().hi.next() == a) {
+        runs.back().hi = a;
+      } else {
+        runs.push_back({a, a});
+      }
+    }
+  }
+  for (const auto& r : runs) {
+    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
+    add.bind(1, static_cast<int64_t>(set_id));
+    bind_bytes(add, 2, r.lo.bytes());
+    bind_bytes(add, 3, r.hi.bytes());
+    add.exec();
+  }
+}
+
+long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
+  const long long into = *std::min_element(set_ids.begin(), set_ids.end());
+  for (long long other : set_ids) {
+    if (other == into) continue;
+    for (const char* sql : {"UPDATE pools SET set_id = ? WHERE set_id = ?",
+                            "UPDATE allocations SET set_id = ? WHERE set_id = ?"}) {
+      auto& s = db_.statement(sql);
+      s.bind(1, static_cast<int64_t>(into));
+      s.bind(2, static_cast<int64_t>(other));
+      s.exec();
+    }
+    for (const char* sql :
+         {"DELETE FROM taken_runs WHERE set_id = ?", "DELETE FROM address_sets WHERE id = ?"}) {
+      auto& s = db_.statement(sql);
+      s.bind(1, static_cast<int64_t>(other));
+      s.exec();
+    }
+  }
+  rebuild_runs(into);
+  return into;
+}
+
+std::string SqlitePoolStore::unique_pool_id(const PoolSpec& spec, const Prefix& subnet) {
+  std::string base = spec.address_space + "/" + subnet.str();
+  if (spec.range) base += "/" + spec.range->str();
+  std::string id = base;
+  for (int n = 2; load_pool(id); ++n) id = base + "#" + std::to_string(n);
+  return id;
+}
+
+Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
+  return db_.write([&] {
+    Prefix subnet;
+    if (spec.subnet) {
+      subnet = *spec.subnet;
+    } else {
+      auto picked = pick_default_pool(defaults_, spec.family, [&](const Prefix& candidate) {
+        auto clash = overlapping(spec.address_space, candidate);
+        return clash.empty() ? std::nullopt : std::optional<Prefix>(clash.front().subnet);
+      });
+      if (!picked) {
+        throw Error(ErrorKind::Exhausted,
+                    std::string("no free ") + name_of(spec.family) +
+                        " pool left in MVLAN_DEFAULT_POOLS; give the network an explicit --subnet");
+      }
+      subnet = *picked;
+    }
+
+    long long set_id = 0;
+    const auto clashes = overlapping(spec.address_space, subnet);
+    if (!clashes.empty()) {
+      for (const auto& other : clashes) {
+        if (!spec.range || !other.range) {
+          throw conflict("Pool " + subnet.str() + " overlaps " + describe(other) +
+                         " of another network in address space " + spec.address_space +
+                         "; networks may share a subnet only when each gives its own --ip-range");
+        }
+      }
+      std::vector<long long> sets;
+      for (const auto& other : clashes) sets.push_back(other.set_id);
+      std::sort(sets.begin(), sets.end());
+      sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
+      set_id = sets.size() == 1 ? sets.front() : merge_sets(sets);
+    } else {
+      auto& s = db_.statement("INSERT INTO address_sets (space) VALUES (?)");
+      s.bind(1, spec.address_space);
+      s.exec();
+      auto& last = db_.statement("SELECT last_insert_rowid()");
+      last.executeStep();
+      set_id = last.getColumn(0).getInt64();
+    }
+
+    Pool pool;
+    pool.id = unique_pool_id(spec, subnet);
+    pool.address_space = spec.address_space;
+    pool.subnet = subnet;
+    pool.range = spec.range;
+    pool.order = spec.order;
+    pool.set_id = set_id;
+
+    auto& ins = db_.statement(
+        "INSERT INTO pools (id, space, family, subnet, first, last, ip_range, allocation, set_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    ins.bind(1, pool.id);
+    ins.bind(2, pool.address_space);
+    ins.bind(3, family_number(subnet.family()));
+    ins.bind(4, subnet.str());
+    bind_bytes(ins, 5, subnet.network().bytes());
+    bind_bytes(ins, 6, subnet.last().bytes());
+    if (pool.range) {
+      ins.bind(7, pool.range->str());
+    } else {
+      ins.bind(7);
+    }
+    ins.bind(8, name_of(pool.order));
+    ins.bind(9, static_cast<int64_t>(set_id));
+    ins.exec();
+    return pool;
+  });
+}
+
+bool SqlitePoolStore::release_pool(const std::string& pool_id) {
+  return db_.write([&] {
+    auto pool = load_pool(pool_id);
+    if (!pool) return false;
+    for (const char* sql :
+         {"DELETE FROM allocations WHERE pool_id = ?", "DELETE FROM pools WHERE id = ?"}) {
+      auto& s = db_.statement(sql);
+      s.bind(1, pool_id);
+      s.exec();
+    }
+    auto& left = db_.statement("SELECT count(*) FROM pools WHERE set_id = ?");
+    left.bind(1, static_cast<int64_t>(pool->set_id));
+    left.executeStep();
+    if (left.getColumn(0).getInt64() > 0) {
+      rebuild_runs(pool->set_id);
+    } else {
+      for (const char* sql :
+           {"DELETE FROM taken_runs WHERE set_id = ?", "DELETE FROM allocations WHERE set_id = ?",
+            "DELETE FROM address_sets WHERE id = ?"}) {
+        auto& s = db_.statement(sql);
+        s.bind(1, static_cast<int64_t>(pool->set_id));
+        s.exec();
+      }
+    }
+    return true;
+  });
+}
+
+Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressRequest& request) {
+  return db_.write([&] {
+    auto pool = load_pool(pool_id);
+    if (!pool) {
+      throw not_found("unknown PoolID \"" + pool_id.substr(0, 120) +
+                      "\": mvlan holds no such pool (it was released, or never requested here)");
+    }
+    auto runs = [&](const Address& x) { return run_at_or_before(pool->set_id, x); };
+
+    Address granted;
+    GrantKind kind = request.gateway ? GrantKind::Gateway : GrantKind::Container;
+    if (request.address) {
+      const Address& a = *request.address;
+      if (a.family() != pool->subnet.family()) {
+        throw invalid("Address " + a.str() + " is " + name_of(a.family()) + " but " +
+                      describe(*pool) + " is " + name_of(pool->subnet.family()));
+      }
+      if (!pool->subnet.contains(a)) {
+        throw invalid("Address " + a.str() + " is outside " + describe(*pool) +
+                      "; give an address inside " + pool->subnet.str());
+      }
+      if (auto why = reserved_by_rule(pool->subnet, a)) {
+        throw invalid("Address " + a.str() + " is " + *why + " and is never granted");
+      }
+      if (auto held = allocation_at(pool->set_id, a)) {
+        std::string holder = std::string(name_of(held->kind)) + " address";
+        if (!held->mac.empty()) holder += " of the endpoint with MAC " + held->mac;
+        if (held->pool_id != pool->id) holder += ", through pool " + held->pool_id;
+        throw conflict("Address " + a.str() + " is already in use in " + describe(*pool) +
+                       " (held as " + holder + ")");
+      }
+      // A specific address without an endpoint MAC is an --aux-address: kept out for good.
+      if (!request.gateway && request.mac.empty()) kind = GrantKind::Reserved;
+      granted = a;
+    } else if (request.gateway) {
+      auto a = pick_gateway(runs, *pool);
+      if (!a) {
+        throw Error(ErrorKind::Exhausted, "no free address for the gateway in " + describe(*pool));
+      }
+      granted = *a;
+    } else {
+      auto bounds = dynamic_bounds(*pool);
+      std::optional<Address> a;
+      if (bounds) a = pick_dynamic(runs, *bounds, cursor(pool->set_id), pool->order);
+      if (!a) {
+        throw Error(ErrorKind::Exhausted, "no free address left in " + describe(*pool) + ": all " +
+                                              to_string(capacity(bounds)) +
+                                              " usable addresses are in use");
+      }
+      granted = *a;
+      auto& up = db_.statement("UPDATE address_sets SET cursor = ? WHERE id = ?");
+      bind_bytes(up, 1, granted.bytes());
+      up.bind(2, static_cast<int64_t>(pool->set_id));
+      up.exec();
+    }
+    take(*pool, granted, kind, request.mac);
+    return Cidr{granted, pool->subnet.length()};
+  });
+}
+
+bool SqlitePoolStore::release_address(const std::string& pool_id, const Address& address) {
+  return db_.write([&] {
+    auto pool = load_pool(pool_id);
+    if (!pool) return false;
+    if (!pool->subnet.contains(address)) {
+      throw invalid("Address " + address.str() + " is outside " + describe(*pool) +
+                    "; nothing was released");
+    }
+    auto held = allocation_at(pool->set_id, address);
+    if (!held) return false;
+    if (held->pool_id != pool->id) {
+      throw conflict("Address " + address.str() + " is held through pool " + held->pool_id +
+                     ", not " + pool->id + "; nothing was released");
+    }
+    give_back(pool->set_id, address);
+    return true;
+  });
+}
+
+std::optional<Pool> SqlitePoolStore::find_pool(const std::string& pool_id) {
+  return db_.read([&] { return load_pool(pool_id); });
+}
+
+std::vector<PoolStatus> SqlitePoolStore::status() {
+  return db_.read([&] {
+    std::vector<PoolStatus> out;
+    {
+      static const std::string sql =
+          std::string("SELECT ") + kPoolColumns + " FROM pools ORDER BY space, family, first, id";
+      auto& s = db_.statement(sql.c_str());
+      while (s.executeStep()) out.push_back(PoolStatus{pool_from(s), {}, std::nullopt, 0});
+    }
+    for (auto& ps : out) {
+      auto& s = db_.statement(
+          "SELECT address, kind, mac FROM allocations WHERE pool_id = ? ORDER BY address");
+      s.bind(1, ps.pool.id);
+      while (s.executeStep()) {
+        ps.allocations.push_back(
+            Allocation{address_from(s.getColumn(0)), ps.pool.id,
+                       parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Container),
+                       s.getColumn(2).getString()});
+      }
+      ps.cursor = cursor(ps.pool.set_id);
+      ps.dynamic_capacity = capacity(dynamic_bounds(ps.pool));
+    }
+    return out;
+  });
+}
+
+}  // namespace mvlan::ipam

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <vector>
+
+#include "ipam/allocator.h"
+#include "ipam/database.h"
+#include "ipam/pool_store.h"
+
+namespace mvlan::ipam {
+
+class SqlitePoolStore final : public PoolStore {
+ public:
+  SqlitePoolStore(store::Database& db, std::vector<DefaultPool> defaults);
+
+  Pool request_pool(const PoolSpec& spec) override;
+  bool release_pool(const std::string& pool_id) override;
+  Cidr request_address(const std::string& pool_id, const AddressRequest& request) override;
+  bool release_address(const std::string& pool_id, const Address& address) override;
+  std::optional<Pool> find_pool(const std::string& pool_id) override;
+  std::vector<PoolStatus> status() override;
+
+ private:
+  std::optional<Pool> load_pool(const std::string& pool_id);
+  std::vector<Pool> overlapping(const std::string& space, const Prefix& subnet);
+  std::optional<Run> run_at_or_before(long long set_id, const Address& x);
+  std::optional<Allocation> allocation_at(long long set_id, const Address& a);
+  std::optional<Address> cursor(long long set_id);
+  void take(const Pool& pool, const Address& a, GrantKind kind, const std::string& mac);
+  void give_back(long long set_id, const Address& a);
+  void rebuild_runs(long long set_id);
+  long long merge_sets(const std::vector<long long>& set_ids);
+  std::string unique_pool_id(const PoolSpec& spec, const Prefix& subnet);
+
+  store::Database& db_;
+  std::vector<DefaultPool> defaults_;
+};
+
+}  // namespace mvlan::ipam

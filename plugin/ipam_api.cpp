@@ -1,0 +1,80 @@
+#include "plugin/ipam_api.h"
+
+#include "ipam/allocator.h"
+#include "ipam/error.h"
+
+namespace mvlan::plugin {
+namespace {
+
+constexpr const char* kGatewayType = "com.docker.network.gateway";
+constexpr const char* kMacOption = "com.docker.network.endpoint.macaddress";
+
+ipam::Address parse_address_field(const std::string& text) {
+  auto a = ipam::Address::parse(text);
+  if (!a) {
+    const std::string shown = text.size() > 80 ? text.substr(0, 80) + "..." : text;
+    throw invalid("field Address \"" + shown +
+                  "\" is not a plain IPv4 or IPv6 address such as 192.0.2.10 or 2001:db8::10");
+  }
+  return *a;
+}
+
+ipam::PoolRequest pool_request_from(const json& body) {
+  ipam::PoolRequest r;
+  r.address_space = required_string(body, "AddressSpace");
+  r.pool = optional_string(body, "Pool");
+  r.sub_pool = optional_string(body, "SubPool");
+  r.options = string_map(body, "Options");
+  r.v6 = optional_bool(body, "V6", false);
+  return r;
+}
+
+ipam::AddressRequest address_request_from(const json& body) {
+  ipam::AddressRequest r;
+  const std::string address = optional_string(body, "Address");
+  if (!address.empty()) r.address = parse_address_field(address);
+  // Options values are strings in every engine; anything else is refused by string_map.
+  const auto options = string_map(body, "Options");
+  if (auto it = options.find("RequestAddressType"); it != options.end()) {
+    if (it->second != kGatewayType) {
+      throw invalid("Options.RequestAddressType \"" + it->second.substr(0, 80) +
+                    "\" is unknown; the only type is " + kGatewayType);
+    }
+    r.gateway = true;
+  }
+  if (auto it = options.find(kMacOption); it != options.end()) r.mac = it->second.substr(0, 64);
+  return r;
+}
+
+}  // namespace
+
+void add_ipam_routes(Router& router, IpamDriver& driver) {
+  router.add("/IpamDriver.GetCapabilities", Interface::IpamDriver, [](const json&) {
+    // We persist every grant, so Docker need not replay requests after a restart.
+    return json{{"RequiresMACAddress", false}, {"RequiresRequestReplay", false}};
+  });
+  router.add("/IpamDriver.GetDefaultAddressSpaces", Interface::IpamDriver, [](const json&) {
+    return json{{"LocalDefaultAddressSpace", ipam::kLocalSpace},
+                {"GlobalDefaultAddressSpace", ipam::kGlobalSpace}};
+  });
+  router.add("/IpamDriver.RequestPool", Interface::IpamDriver, [&driver](const json& body) {
+    const ipam::Pool pool = driver.request_pool(pool_request_from(body));
+    return json{{"PoolID", pool.id}, {"Pool", pool.subnet.str()}, {"Data", json::object()}};
+  });
+  router.add("/IpamDriver.ReleasePool", Interface::IpamDriver, [&driver](const json& body) {
+    driver.release_pool(required_string(body, "PoolID"));
+    return json::object();
+  });
+  router.add("/IpamDriver.RequestAddress", Interface::IpamDriver, [&driver](const json& body) {
+    const std::string pool_id = required_string(body, "PoolID");
+    const ipam::Cidr granted = driver.request_address(pool_id, address_request_from(body));
+    return json{{"Address", granted.str()}, {"Data", json::object()}};
+  });
+  router.add("/IpamDriver.ReleaseAddress", Interface::IpamDriver, [&driver](const json& body) {
+    const std::string pool_id = required_string(body, "PoolID");
+    driver.release_address(pool_id, parse_address_field(required_string(body, "Address")));
+    return json::object();
+  });
+}
+
+}  // namespace mvlan::plugin

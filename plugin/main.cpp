@@ -1,0 +1,58 @@
+// mvlan: a Docker NetworkDriver + IpamDriver for macvlan, served on a Unix socket.
+
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "plugin/options.h"
+#include "plugin/serve.h"
+#include "plugin/status.h"
+#include "plugin/version.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: mvlan COMMAND [OPTIONS]
+
+Docker network + IPAM plugin for macvlan networks.
+
+Commands:
+  serve    serve Docker's plugin protocols on a Unix socket
+             --socket PATH       (MVLAN_SOCKET, default /run/docker/plugins/mvlan.sock)
+             --state-dir DIR     (MVLAN_STATE_DIR, default /var/lib/mvlan; database DIR/mvlan.db)
+             --log-level LEVEL   (MVLAN_LOG_LEVEL: debug|info|warn|error, default info)
+             MVLAN_DEFAULT_POOLS pools picked when a network gives no --subnet
+                                 (default 198.18.0.0/15/24,fd6d:766c:616e::/48/64)
+  status   show pools, gateways, reserved addresses and allocations
+             --state-dir DIR     (MVLAN_STATE_DIR, default /var/lib/mvlan)
+             --json              machine-readable output
+
+  mvlan --version | --help
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mvlan::plugin;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << "mvlan " << mvlan::kVersion << "\n";
+    return 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "serve") return serve(parse_serve(args, process_environment()));
+    if (command == "status")
+      return print_status(parse_status(args, process_environment()), std::cout);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "mvlan " << command << ": " << e.what() << "\n";
+    return 2;
+  }
+  std::cerr << "mvlan: unknown command \"" << command << "\"; see mvlan --help\n";
+  return 2;
+}

@@ -1,0 +1,71 @@
+#include "plugin/serve.h"
+
+#include <signal.h>
+
+#include <filesystem>
+
+#include "ipam/allocator.h"
+#include "ipam/database.h"
+#include "ipam/sqlite_pool_store.h"
+#include "plugin/ipam_api.h"
+#include "plugin/ipam_driver.h"
+#include "plugin/log.h"
+#include "plugin/state_lock.h"
+#include "plugin/unix_server.h"
+#include "plugin/version.h"
+
+namespace mvlan::plugin {
+namespace {
+
+void add_plugin_routes(Router& router) {
+  router.add("/Plugin.Activate", Interface::Plugin, [](const json&) {
+    return json{{"Implements", json::array({"NetworkDriver", "IpamDriver"})}};
+  });
+}
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  log::set_level(options.log_level);
+  // Signals are taken synchronously by this thread alone; workers never see them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  try {
+    namespace fs = std::filesystem;
+    fs::create_directories(options.state_dir);
+    fs::permissions(options.state_dir, fs::perms::owner_all, fs::perm_options::replace);
+    fs::create_directories(fs::path(options.socket).parent_path());
+
+    StateLock lock(options.state_dir);
+    const auto defaults = ipam::parse_default_pools(options.default_pools);
+    store::Database db(database_path(options.state_dir), store::Database::Mode::ReadWrite);
+    ipam::SqlitePoolStore pools(db, defaults);
+    IpamDriver ipam_driver(pools);
+
+    Router router;
+    add_plugin_routes(router);
+    add_ipam_routes(router, ipam_driver);
+
+    UnixServer server(options.socket, router);
+    server.start();
+    log::info(std::string("mvlan ") + kVersion + " serving; state in " + db.path());
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log::info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+              ": finishing requests in flight");
+    server.stop();
+    log::info("stopped; socket removed, database closed");
+    return 0;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+}
+
+}  // namespace mvlan::plugin

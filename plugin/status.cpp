@@ -1,0 +1,80 @@
+#include "plugin/status.h"
+
+#include <filesystem>
+#include <iomanip>
+
+#include "ipam/database.h"
+#include "ipam/sqlite_pool_store.h"
+#include "plugin/json_fields.h"
+#include "plugin/log.h"
+
+namespace mvlan::plugin {
+namespace {
+
+json to_json(const ipam::PoolStatus& s) {
+  json allocations = json::array();
+  for (const auto& a : s.allocations) {
+    json entry{{"Address", a.address.str()}, {"Kind", ipam::name_of(a.kind)}};
+    if (!a.mac.empty()) entry["MacAddress"] = a.mac;
+    allocations.push_back(entry);
+  }
+  json pool{{"PoolID", s.pool.id},
+            {"AddressSpace", s.pool.address_space},
+            {"Subnet", s.pool.subnet.str()},
+            {"IPRange", s.pool.range ? s.pool.range->str() : ""},
+            {"Allocation", ipam::name_of(s.pool.order)},
+            {"AddressSet", s.pool.set_id},
+            {"DynamicCapacity", ipam::to_string(s.dynamic_capacity)},
+            {"LastDynamic", s.cursor ? s.cursor->str() : ""},
+            {"Allocations", allocations}};
+  return pool;
+}
+
+void print_text(const std::vector<ipam::PoolStatus>& pools, std::ostream& out) {
+  if (pools.empty()) {
+    out << "no pools\n";
+    return;
+  }
+  for (const auto& s : pools) {
+    out << "pool " << s.pool.id << "\n"
+        << "  subnet " << s.pool.subnet.str() << "  ip-range "
+        << (s.pool.range ? s.pool.range->str() : "-") << "  allocation "
+        << ipam::name_of(s.pool.order) << "  address set " << s.pool.set_id << "\n"
+        << "  granted " << s.allocations.size() << ", dynamic capacity "
+        << ipam::to_string(s.dynamic_capacity) << ", last dynamic "
+        << (s.cursor ? s.cursor->str() : "-") << "\n";
+    for (const auto& a : s.allocations) {
+      out << "    " << std::left << std::setw(40) << a.address.str() << std::setw(10)
+          << ipam::name_of(a.kind) << a.mac << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int print_status(const StatusOptions& options, std::ostream& out) {
+  const std::string path = database_path(options.state_dir);
+  if (!std::filesystem::exists(path)) {
+    log::error("no state database at " + path + " (has mvlan serve run with --state-dir " +
+               options.state_dir + "?)");
+    return 1;
+  }
+  try {
+    store::Database db(path, store::Database::Mode::ReadOnly);
+    ipam::SqlitePoolStore pools(db, {});
+    const auto all = pools.status();
+    if (options.json) {
+      json doc{{"Pools", json::array()}};
+      for (const auto& s : all) doc["Pools"].push_back(to_json(s));
+      out << doc.dump(2) << "\n";
+    } else {
+      print_text(all, out);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+}
+
+}  // namespace mvlan::plugin

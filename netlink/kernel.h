@@ -31,7 +31,8 @@ struct Link {
 // "creating VLAN link eth0.100 (VLAN 100 on eth0): the kernel has no 802.1Q VLAN support
 // (module 8021q); load it with 'modprobe 8021q'". `code` is the libnl error number.
 struct KernelError : std::runtime_error {
-  KernelError(const std::string& message, int code) : std::runtime_error(message), code(code) {}
+  KernelError(const std::string& message, int libnl_code)
+      : std::runtime_error(message), code(libnl_code) {}
   int code;
 };
 

@@ -14,7 +14,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "netlink/netlink.h"
+#include "netlink/libnl_kernel.h"
 
 using namespace mvlan::kernel;
 using Catch::Matchers::Contains;

@@ -9,9 +9,7 @@
 
 #include "netlink/kernel.h"
 
-// This file shadows libnl's <netlink/netlink.h> (the source dir is on the include path), so it
-// must also provide libnl's for libnl's own headers, which include it by that name.
-#include_next <netlink/netlink.h>
+struct nl_sock;
 
 namespace mvlan::kernel {
 

@@ -1,4 +1,4 @@
-#include "netlink/netlink.h"
+#include "netlink/libnl_kernel.h"
 
 #include <net/if.h>
 #include <net/if_arp.h>

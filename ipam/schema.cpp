@@ -42,6 +42,38 @@ const std::vector<const char*>& migrations() {
         PRIMARY KEY (set_id, lo)
       ) WITHOUT ROWID;
       )sql",
+      // 2: the network driver: networks, their endpoints, and the parent links mvlan created.
+      R"sql(
+      CREATE TABLE networks (
+        id         TEXT PRIMARY KEY,
+        parent     TEXT NOT NULL,
+        mode       TEXT NOT NULL,       -- bridge | private | vepa | passthru
+        mtu        INTEGER NOT NULL,    -- 0: inherit the parent's
+        internal   INTEGER NOT NULL,
+        ipv6       INTEGER NOT NULL,
+        gateway4   TEXT NOT NULL,       -- "" when none
+        gateway6   TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+      );
+      CREATE INDEX networks_by_parent ON networks(parent);
+      -- VLAN and dummy links mvlan made: deleted with the last network on them, re-made at start.
+      CREATE TABLE owned_parents (
+        name    TEXT PRIMARY KEY,
+        kind    TEXT NOT NULL,          -- vlan | dummy
+        base    TEXT NOT NULL,          -- the VLAN's base link, "" for dummy
+        vlan_id INTEGER NOT NULL        -- 0 for dummy
+      );
+      CREATE TABLE endpoints (
+        id         TEXT PRIMARY KEY,
+        network_id TEXT NOT NULL REFERENCES networks(id),
+        mac        TEXT NOT NULL,
+        address4   TEXT NOT NULL,
+        address6   TEXT NOT NULL,
+        link       TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+      );
+      CREATE INDEX endpoints_by_network ON endpoints(network_id);
+      )sql",
   };
   return all;
 }

@@ -6,10 +6,14 @@
 
 #include "ipam/allocator.h"
 #include "ipam/database.h"
+#include "ipam/network_store.h"
 #include "ipam/sqlite_pool_store.h"
+#include "netlink/libnl_kernel.h"
 #include "plugin/ipam_api.h"
 #include "plugin/ipam_driver.h"
 #include "plugin/log.h"
+#include "plugin/network_api.h"
+#include "plugin/network_driver.h"
 #include "plugin/state_lock.h"
 #include "plugin/unix_server.h"
 #include "plugin/version.h"
@@ -46,10 +50,15 @@ int serve(const ServeOptions& options) {
     store::Database db(database_path(options.state_dir), store::Database::Mode::ReadWrite);
     ipam::SqlitePoolStore pools(db, defaults);
     IpamDriver ipam_driver(pools);
+    store::NetworkStore networks(db);
+    kernel::Netlink kernel;
+    NetworkDriver network_driver(networks, kernel);
+    network_driver.reconcile();
 
     Router router;
     add_plugin_routes(router);
     add_ipam_routes(router, ipam_driver);
+    add_network_routes(router, network_driver);
 
     UnixServer server(options.socket, router);
     server.start();

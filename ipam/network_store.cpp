@@ -1,0 +1,201 @@
+#include "ipam/network_store.h"
+
+namespace mvlan::store {
+namespace {
+
+constexpr const char* kNetworkColumns =
+    "SELECT id, parent, mode, mtu, internal, ipv6, gateway4, gateway6 FROM networks";
+constexpr const char* kEndpointColumns =
+    "SELECT id, network_id, mac, address4, address6, link FROM endpoints";
+
+NetworkRecord network_from(SQLite::Statement& s) {
+  NetworkRecord n;
+  n.id = s.getColumn(0).getString();
+  n.parent = s.getColumn(1).getString();
+  n.mode = s.getColumn(2).getString();
+  n.mtu = static_cast<unsigned>(s.getColumn(3).getInt64());
+  n.internal = s.getColumn(4).getInt() != 0;
+  n.ipv6 = s.getColumn(5).getInt() != 0;
+  n.gateway4 = s.getColumn(6).getString();
+  n.gateway6 = s.getColumn(7).getString();
+  return n;
+}
+
+EndpointRecord endpoint_from(SQLite::Statement& s) {
+  return EndpointRecord{s.getColumn(0).getString(), s.getColumn(1).getString(),
+                        s.getColumn(2).getString(), s.getColumn(3).getString(),
+                        s.getColumn(4).getString(), s.getColumn(5).getString()};
+}
+
+OwnedParent parent_from(SQLite::Statement& s) {
+  return OwnedParent{s.getColumn(0).getString(), s.getColumn(1).getString(),
+                     s.getColumn(2).getString(), s.getColumn(3).getInt()};
+}
+
+}  // namespace
+
+void NetworkStore::add_network(const NetworkRecord& n, const std::optional<OwnedParent>& made) {
+  db_.write([&] {
+    auto& s = db_.statement(
+        "INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, gateway4, gateway6) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, n.id);
+    s.bind(2, n.parent);
+    s.bind(3, n.mode);
+    s.bind(4, static_cast<int64_t>(n.mtu));
+    s.bind(5, n.internal ? 1 : 0);
+    s.bind(6, n.ipv6 ? 1 : 0);
+    s.bind(7, n.gateway4);
+    s.bind(8, n.gateway6);
+    s.exec();
+    if (made) {
+      auto& p = db_.statement(
+          "INSERT OR IGNORE INTO owned_parents (name, kind, base, vlan_id) VALUES (?, ?, ?, ?)");
+      p.bind(1, made->name);
+      p.bind(2, made->kind);
+      p.bind(3, made->base);
+      p.bind(4, made->vlan_id);
+      p.exec();
+    }
+  });
+}
+
+std::optional<NetworkRecord> NetworkStore::load_network(const std::string& id) {
+  static const std::string sql = std::string(kNetworkColumns) + " WHERE id = ?";
+  auto& s = db_.statement(sql.c_str());
+  s.bind(1, id);
+  if (!s.executeStep()) return std::nullopt;
+  return network_from(s);
+}
+
+std::optional<NetworkRecord> NetworkStore::network(const std::string& id) {
+  return db_.read([&] { return load_network(id); });
+}
+
+std::vector<NetworkRecord> NetworkStore::networks() {
+  return db_.read([&] {
+    static const std::string sql = std::string(kNetworkColumns) + " ORDER BY created_at, id";
+    auto& s = db_.statement(sql.c_str());
+    std::vector<NetworkRecord> out;
+    while (s.executeStep()) out.push_back(network_from(s));
+    return out;
+  });
+}
+
+std::vector<NetworkRecord> NetworkStore::networks_on_parent(const std::string& parent) {
+  return db_.read([&] {
+    static const std::string sql = std::string(kNetworkColumns) + " WHERE parent = ? ORDER BY id";
+    auto& s = db_.statement(sql.c_str());
+    s.bind(1, parent);
+    std::vector<NetworkRecord> out;
+    while (s.executeStep()) out.push_back(network_from(s));
+    return out;
+  });
+}
+
+NetworkRemoval NetworkStore::remove_network(const std::string& id) {
+  return db_.write([&] {
+    NetworkRemoval removal;
+    auto network = load_network(id);
+    if (!network) return removal;
+    {
+      auto& s = db_.statement("SELECT link FROM endpoints WHERE network_id = ?");
+      s.bind(1, id);
+      while (s.executeStep()) removal.endpoint_links.push_back(s.getColumn(0).getString());
+    }
+    for (const char* sql :
+         {"DELETE FROM endpoints WHERE network_id = ?", "DELETE FROM networks WHERE id = ?"}) {
+      auto& s = db_.statement(sql);
+      s.bind(1, id);
+      s.exec();
+    }
+    auto& users = db_.statement("SELECT count(*) FROM networks WHERE parent = ?");
+    users.bind(1, network->parent);
+    users.executeStep();
+    if (users.getColumn(0).getInt64() == 0) {
+      auto& p = db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents WHERE name = ?");
+      p.bind(1, network->parent);
+      if (p.executeStep()) removal.orphan_parent = parent_from(p);
+    }
+    return removal;
+  });
+}
+
+std::optional<OwnedParent> NetworkStore::owned_parent(const std::string& name) {
+  return db_.read([&]() -> std::optional<OwnedParent> {
+    auto& s = db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents WHERE name = ?");
+    s.bind(1, name);
+    if (!s.executeStep()) return std::nullopt;
+    return parent_from(s);
+  });
+}
+
+std::vector<OwnedParent> NetworkStore::owned_parents() {
+  return db_.read([&] {
+    auto& s = db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents ORDER BY name");
+    std::vector<OwnedParent> out;
+    while (s.executeStep()) out.push_back(parent_from(s));
+    return out;
+  });
+}
+
+void NetworkStore::forget_parent(const std::string& name) {
+  db_.write([&] {
+    auto& s = db_.statement("DELETE FROM owned_parents WHERE name = ?");
+    s.bind(1, name);
+    s.exec();
+  });
+}
+
+void NetworkStore::add_endpoint(const EndpointRecord& e) {
+  db_.write([&] {
+    auto& s = db_.statement(
+        "INSERT INTO endpoints (id, network_id, mac, address4, address6, link) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    s.bind(1, e.id);
+    s.bind(2, e.network_id);
+    s.bind(3, e.mac);
+    s.bind(4, e.address4);
+    s.bind(5, e.address6);
+    s.bind(6, e.link);
+    s.exec();
+  });
+}
+
+std::optional<EndpointRecord> NetworkStore::endpoint(const std::string& id) {
+  return db_.read([&]() -> std::optional<EndpointRecord> {
+    static const std::string sql = std::string(kEndpointColumns) + " WHERE id = ?";
+    auto& s = db_.statement(sql.c_str());
+    s.bind(1, id);
+    if (!s.executeStep()) return std::nullopt;
+    return endpoint_from(s);
+  });
+}
+
+std::vector<EndpointRecord> NetworkStore::endpoints() {
+  return db_.read([&] {
+    static const std::string sql = std::string(kEndpointColumns) + " ORDER BY network_id, id";
+    auto& s = db_.statement(sql.c_str());
+    std::vector<EndpointRecord> out;
+    while (s.executeStep()) out.push_back(endpoint_from(s));
+    return out;
+  });
+}
+
+bool NetworkStore::remove_endpoint(const std::string& id) {
+  return db_.write([&] {
+    auto& s = db_.statement("DELETE FROM endpoints WHERE id = ?");
+    s.bind(1, id);
+    return s.exec() > 0;
+  });
+}
+
+bool NetworkStore::link_name_taken(const std::string& link) {
+  return db_.read([&] {
+    auto& s = db_.statement("SELECT 1 FROM endpoints WHERE link = ?");
+    s.bind(1, link);
+    return s.executeStep();
+  });
+}
+
+}  // namespace mvlan::store

@@ -1,0 +1,72 @@
+#pragma once
+// The network driver's state: networks, endpoints, and which parent links mvlan created. Plain
+// values in, plain values out; every change is one durable transaction.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ipam/database.h"
+
+namespace mvlan::store {
+
+struct NetworkRecord {
+  std::string id;
+  std::string parent;
+  std::string mode;  // bridge | private | vepa | passthru
+  unsigned mtu = 0;  // 0: inherit the parent's
+  bool internal = false;
+  bool ipv6 = false;
+  std::string gateway4;  // plain address, "" when none
+  std::string gateway6;
+};
+
+struct OwnedParent {
+  std::string name;
+  std::string kind;  // vlan | dummy
+  std::string base;  // the VLAN's base link
+  int vlan_id = 0;
+};
+
+struct EndpointRecord {
+  std::string id;
+  std::string network_id;
+  std::string mac;
+  std::string address4;  // CIDR as Docker gave it, "" when none
+  std::string address6;
+  std::string link;  // the macvlan link's name in the host namespace
+};
+
+// What removing a network leaves for the kernel to clean.
+struct NetworkRemoval {
+  std::vector<std::string> endpoint_links;
+  std::optional<OwnedParent> orphan_parent;  // mvlan made it and no network uses it any more
+};
+
+class NetworkStore {
+ public:
+  explicit NetworkStore(Database& db) : db_(db) {}
+
+  // Stores the network; `made` records a parent link mvlan is about to create for it.
+  void add_network(const NetworkRecord& network, const std::optional<OwnedParent>& made);
+  std::optional<NetworkRecord> network(const std::string& id);
+  std::vector<NetworkRecord> networks();
+  std::vector<NetworkRecord> networks_on_parent(const std::string& parent);
+  NetworkRemoval remove_network(const std::string& id);  // no-op result when unknown
+
+  std::optional<OwnedParent> owned_parent(const std::string& name);
+  std::vector<OwnedParent> owned_parents();
+  void forget_parent(const std::string& name);
+
+  void add_endpoint(const EndpointRecord& endpoint);
+  std::optional<EndpointRecord> endpoint(const std::string& id);
+  std::vector<EndpointRecord> endpoints();
+  bool remove_endpoint(const std::string& id);
+  bool link_name_taken(const std::string& link);
+
+ private:
+  std::optional<NetworkRecord> load_network(const std::string& id);
+  Database& db_;
+};
+
+}  // namespace mvlan::store

@@ -1,0 +1,136 @@
+// CreateEndpoint, Join, Leave, DeleteEndpoint: one macvlan link per endpoint.
+
+#include "ipam/address.h"
+#include "ipam/error.h"
+#include "plugin/log.h"
+#include "plugin/mac.h"
+#include "plugin/network_driver.h"
+#include "plugin/network_options.h"
+
+namespace mvlan::plugin {
+namespace {
+
+std::string short_id(const std::string& id) {
+  return id.substr(0, 12);
+}
+
+void check_cidr(const char* field, const std::string& text) {
+  if (!text.empty() && !ipam::Cidr::parse(text)) {
+    throw invalid(std::string("field ") + field + " \"" + text.substr(0, 64) +
+                  "\" is not an address with a prefix length such as 192.0.2.10/24");
+  }
+}
+
+}  // namespace
+
+bool is_endpoint_link_name(const std::string& name) {
+  // Docker's endpoint ids are lowercase hex, so a user's own link rarely fits this shape.
+  if (name.size() != 14 || name.rfind("mv", 0) != 0) return false;
+  return name.find_first_not_of("0123456789abcdef", 2) == std::string::npos;
+}
+
+std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
+  // 12 characters of a random 64-character id rarely collide; when they do, shift the window.
+  for (size_t start = 0; start + 12 <= endpoint_id.size(); ++start) {
+    const std::string name = "mv" + endpoint_id.substr(start, 12);
+    if (!store_.link_name_taken(name)) return name;
+  }
+  throw conflict("no free link name for endpoint " + short_id(endpoint_id));
+}
+
+std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
+  check_docker_id("NetworkID", request.network_id);
+  check_docker_id("EndpointID", request.endpoint_id);
+  check_cidr("Interface.Address", request.address4);
+  check_cidr("Interface.AddressIPv6", request.address6);
+  std::optional<std::string> generated;
+  std::string mac = request.mac;
+  if (mac.empty()) {
+    generated = format_mac(generate_mac());
+    mac = *generated;
+  } else {
+    auto parsed = parse_mac(mac);
+    if (!parsed) {
+      throw invalid("field Interface.MacAddress \"" + mac.substr(0, 32) +
+                    "\" is not a MAC address such as 02:42:c0:00:02:0a");
+    }
+    if (is_multicast(*parsed) || is_zero(*parsed)) {
+      throw invalid("field Interface.MacAddress " + format_mac(*parsed) + " is " +
+                    (is_zero(*parsed) ? "all zeros" : "a multicast address") +
+                    "; a container needs a unicast MAC (first octet even, e.g. 02:...)");
+    }
+    mac = format_mac(*parsed);
+  }
+
+  std::lock_guard lock(mutex_);
+  require_network(request.network_id);
+  if (store_.endpoint(request.endpoint_id)) {
+    throw conflict("endpoint " + short_id(request.endpoint_id) + " already exists");
+  }
+  store::EndpointRecord endpoint{
+      request.endpoint_id, request.network_id, mac,
+      request.address4,    request.address6,   link_name_for(request.endpoint_id)};
+  store_.add_endpoint(endpoint);
+  log::info("endpoint " + short_id(endpoint.id) + " created on network " +
+            short_id(endpoint.network_id) + " with MAC " + mac);
+  return generated;
+}
+
+void NetworkDriver::ensure_parent(const store::NetworkRecord& network) {
+  if (kernel_.find_link(network.parent)) return;
+  if (auto owned = store_.owned_parent(network.parent)) {
+    create_parent(*owned);
+    log::info("re-created missing " + owned->kind + " link " + owned->name);
+    return;
+  }
+  throw Error(ErrorKind::Kernel, "parent link " + network.parent + " of network " +
+                                     short_id(network.id) +
+                                     " does not exist any more; bring it back (mvlan never "
+                                     "creates a link the user made) and retry");
+}
+
+JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string& endpoint_id) {
+  check_docker_id("NetworkID", network_id);
+  check_docker_id("EndpointID", endpoint_id);
+  std::lock_guard lock(mutex_);
+  auto endpoint = store_.endpoint(endpoint_id);
+  if (!endpoint) throw not_found("unknown endpoint " + short_id(endpoint_id));
+  const auto network = require_network(endpoint->network_id);
+  ensure_parent(network);
+  // A link of this name in the host namespace is left over from an interrupted Join.
+  if (kernel_.delete_link(endpoint->link)) log::info("replaced stale link " + endpoint->link);
+  kernel_.create_macvlan(network.parent, endpoint->link, *parse_mode(network.mode),
+                         *parse_mac(endpoint->mac), network.mtu);
+  log::info("endpoint " + short_id(endpoint_id) + " joined: link " + endpoint->link + " on " +
+            network.parent);
+  JoinAnswer answer;
+  answer.link = endpoint->link;
+  if (!network.internal) {
+    answer.gateway4 = network.gateway4;
+    answer.gateway6 = network.gateway6;
+  }
+  return answer;
+}
+
+void NetworkDriver::leave(const std::string& network_id, const std::string& endpoint_id) {
+  check_docker_id("NetworkID", network_id);
+  check_docker_id("EndpointID", endpoint_id);
+  std::lock_guard lock(mutex_);
+  auto endpoint = store_.endpoint(endpoint_id);
+  if (!endpoint) return;
+  // Docker moved the link back to the host namespace under its SrcName: delete it there.
+  if (kernel_.delete_link(endpoint->link)) log::info("endpoint " + short_id(endpoint_id) + " left");
+}
+
+void NetworkDriver::delete_endpoint(const std::string& network_id, const std::string& endpoint_id) {
+  check_docker_id("NetworkID", network_id);
+  check_docker_id("EndpointID", endpoint_id);
+  std::lock_guard lock(mutex_);
+  auto endpoint = store_.endpoint(endpoint_id);
+  if (!endpoint) return;
+  kernel_.delete_link(endpoint->link);
+  store_.remove_endpoint(endpoint_id);
+  log::info("endpoint " + short_id(endpoint_id) + " deleted");
+}
+
+}  // namespace mvlan::plugin

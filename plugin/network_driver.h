@@ -1,0 +1,80 @@
+#pragma once
+// The NetworkDriver's handlers, typed. Networks and endpoints live in the store, links are made
+// through the Kernel interface; after a restart every call works from the store alone (Docker
+// never sends CreateNetwork again).
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ipam/network_store.h"
+#include "netlink/kernel.h"
+
+namespace mvlan::plugin {
+
+struct IpamData {
+  std::string pool;
+  std::string gateway;  // CIDR as Docker sends it, "" when none
+};
+
+struct CreateNetworkRequest {
+  std::string network_id;
+  std::map<std::string, std::string> generic;  // -o key=value
+  bool internal = false;
+  bool ipv6 = false;
+  std::vector<IpamData> ipv4;
+  std::vector<IpamData> ipv6_data;
+};
+
+struct CreateEndpointRequest {
+  std::string network_id;
+  std::string endpoint_id;
+  std::string address4;  // CIDR, "" when none
+  std::string address6;
+  std::string mac;  // "" lets mvlan pick one
+};
+
+struct JoinAnswer {
+  std::string link;  // SrcName
+  std::string gateway4;
+  std::string gateway6;
+};
+
+class NetworkDriver {
+ public:
+  NetworkDriver(store::NetworkStore& store, kernel::Kernel& kernel)
+      : store_(store), kernel_(kernel) {}
+
+  void create_network(const CreateNetworkRequest& request);
+  void delete_network(const std::string& network_id);
+  // Returns the MAC mvlan generated, or nothing when Docker gave one (it must not be echoed).
+  std::optional<std::string> create_endpoint(const CreateEndpointRequest& request);
+  void delete_endpoint(const std::string& network_id, const std::string& endpoint_id);
+  JoinAnswer join(const std::string& network_id, const std::string& endpoint_id);
+  void leave(const std::string& network_id, const std::string& endpoint_id);
+
+  // At start, before serving: re-create missing parents mvlan made, delete parents no network
+  // uses and macvlan links left by interrupted Joins. Logs one line per action.
+  void reconcile();
+
+  static std::string dummy_parent_name(const std::string& network_id);
+
+ private:
+  store::NetworkRecord require_network(const std::string& network_id);
+  void create_parent(const store::OwnedParent& parent);
+  void ensure_parent(const store::NetworkRecord& network);
+  std::string link_name_for(const std::string& endpoint_id);
+
+  store::NetworkStore& store_;
+  kernel::Kernel& kernel_;
+  // Network and endpoint changes are few and short; one lock keeps parent sharing and link
+  // naming decisions consistent without reasoning about interleavings.
+  std::mutex mutex_;
+};
+
+// Endpoint links: "mv" + 12 characters of the endpoint id; reconciliation knows them by this.
+bool is_endpoint_link_name(const std::string& name);
+
+}  // namespace mvlan::plugin

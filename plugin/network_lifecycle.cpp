@@ -1,0 +1,149 @@
+// CreateNetwork and DeleteNetwork: parse -> validate -> act, parents made or shared.
+
+#include "ipam/address.h"
+#include "ipam/error.h"
+#include "plugin/log.h"
+#include "plugin/network_driver.h"
+#include "plugin/network_options.h"
+
+namespace mvlan::plugin {
+namespace {
+
+std::string short_id(const std::string& id) {
+  return id.substr(0, 12);
+}
+
+std::string plain_gateway(const std::vector<IpamData>& data, const char* field) {
+  if (data.empty() || data.front().gateway.empty()) return "";
+  auto cidr = ipam::Cidr::parse(data.front().gateway);
+  if (!cidr) {
+    throw invalid(std::string("field ") + field + "[0].Gateway \"" +
+                  data.front().gateway.substr(0, 64) + "\" is not an address with a prefix " +
+                  "length such as 192.0.2.1/24");
+  }
+  return cidr->address.str();
+}
+
+}  // namespace
+
+std::string NetworkDriver::dummy_parent_name(const std::string& network_id) {
+  return "dm-" + network_id.substr(0, 12);
+}
+
+store::NetworkRecord NetworkDriver::require_network(const std::string& network_id) {
+  auto network = store_.network(network_id);
+  if (!network) {
+    throw not_found("unknown network " + short_id(network_id) +
+                    ": mvlan has no record of it (was it created with another driver?)");
+  }
+  return *network;
+}
+
+void NetworkDriver::create_parent(const store::OwnedParent& parent) {
+  if (parent.kind == "vlan") {
+    kernel_.create_vlan(parent.base, parent.vlan_id, parent.name);
+  } else {
+    kernel_.create_dummy(parent.name);
+  }
+}
+
+void NetworkDriver::create_network(const CreateNetworkRequest& request) {
+  check_docker_id("NetworkID", request.network_id);
+  const NetworkOptions options = parse_network_options(request.generic);
+  store::NetworkRecord network;
+  network.id = request.network_id;
+  network.mode = mode_name(options.mode);
+  network.ipv6 = request.ipv6;
+  network.internal = request.internal || !options.parent;
+  if (!network.internal) {
+    network.gateway4 = plain_gateway(request.ipv4, "IPv4Data");
+    network.gateway6 = plain_gateway(request.ipv6_data, "IPv6Data");
+  }
+
+  std::lock_guard lock(mutex_);
+  if (store_.network(request.network_id)) {
+    throw conflict("network " + short_id(request.network_id) + " already exists in mvlan");
+  }
+
+  std::optional<store::OwnedParent> to_make;
+  unsigned parent_mtu = 1500;
+  if (!options.parent) {
+    network.parent = dummy_parent_name(request.network_id);
+    if (!kernel_.find_link(network.parent))
+      to_make = store::OwnedParent{network.parent, "dummy", "", 0};
+  } else {
+    network.parent = *options.parent;
+    if (auto link = kernel_.find_link(network.parent)) {
+      parent_mtu = link->mtu;
+    } else if (auto vlan = parse_vlan_name(network.parent)) {
+      auto base = kernel_.find_link(vlan->base);
+      if (!base) {
+        throw invalid("option parent=" + network.parent + ": the base link " + vlan->base +
+                      " does not exist, so VLAN " + std::to_string(vlan->vid) +
+                      " cannot be created on it");
+      }
+      parent_mtu = base->mtu;
+      to_make = store::OwnedParent{network.parent, "vlan", vlan->base, vlan->vid};
+    } else {
+      throw invalid("option parent=" + network.parent +
+                    ": no such link; give an existing link, or NAME.VID (such as eth0.100) to "
+                    "have mvlan create an 802.1Q VLAN link on NAME");
+    }
+  }
+
+  for (const auto& other : store_.networks_on_parent(network.parent)) {
+    if (options.mode == kernel::MacvlanMode::Passthru) {
+      throw conflict("macvlan_mode=passthru needs parent " + network.parent +
+                     " to itself, but network " + short_id(other.id) + " already uses it");
+    }
+    if (other.mode == "passthru") {
+      throw conflict("parent " + network.parent + " is held by network " + short_id(other.id) +
+                     " in passthru mode, which shares its parent with no other network");
+    }
+  }
+
+  if (options.mtu > 0) {
+    if (options.mtu > parent_mtu) {
+      throw invalid("option mtu=" + std::to_string(options.mtu) + " is above the MTU " +
+                    std::to_string(parent_mtu) + " of parent " + network.parent + "; use at most " +
+                    std::to_string(parent_mtu));
+    }
+    network.mtu = options.mtu;
+  }
+
+  // Record first, then touch the kernel: a crash in between leaves a stored network whose
+  // missing parent reconciliation re-creates, never a link nobody knows is ours.
+  store_.add_network(network, to_make);
+  if (to_make) {
+    try {
+      create_parent(*to_make);
+    } catch (...) {
+      store_.remove_network(network.id);
+      store_.forget_parent(to_make->name);
+      throw;
+    }
+    log::info("created " + to_make->kind + " link " + to_make->name + " for network " +
+              short_id(network.id));
+  }
+  log::info("network " + short_id(network.id) + " created on " + network.parent + " (" +
+            network.mode + (network.internal ? ", internal" : "") + ")");
+}
+
+void NetworkDriver::delete_network(const std::string& network_id) {
+  check_docker_id("NetworkID", network_id);
+  std::lock_guard lock(mutex_);
+  const auto removal = store_.remove_network(network_id);
+  for (const auto& link : removal.endpoint_links) {
+    if (kernel_.delete_link(link)) log::info("deleted leftover endpoint link " + link);
+  }
+  if (removal.orphan_parent) {
+    const auto& parent = *removal.orphan_parent;
+    if (kernel_.delete_link(parent.name)) {
+      log::info("deleted " + parent.kind + " link " + parent.name + " with its last network");
+    }
+    store_.forget_parent(parent.name);
+  }
+  log::info("network " + short_id(network_id) + " deleted");
+}
+
+}  // namespace mvlan::plugin

@@ -1,0 +1,148 @@
+#include "plugin/network_options.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "ipam/error.h"
+
+namespace mvlan::plugin {
+namespace {
+
+const std::vector<std::string> kKnown = {"parent", "macvlan_mode", "mtu"};
+constexpr const char* kKnownList = "parent, macvlan_mode, mtu";
+
+std::string shown(const std::string& s) {
+  std::string out;
+  for (char c : s.substr(0, 64)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? '?' : c;  // control characters never reach a log line raw
+  }
+  return "\"" + out + (s.size() > 64 ? "...\"" : "\"");
+}
+
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string suggestion(const std::string& key) {
+  if (key == "mode") return " (did you mean macvlan_mode?)";
+  for (const auto& k : kKnown) {
+    if (key.size() < 40 && distance(key, k) <= 2) return " (did you mean " + k + "?)";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::optional<kernel::MacvlanMode> parse_mode(const std::string& text) {
+  if (text == "bridge") return kernel::MacvlanMode::Bridge;
+  if (text == "private") return kernel::MacvlanMode::Private;
+  if (text == "vepa") return kernel::MacvlanMode::Vepa;
+  if (text == "passthru") return kernel::MacvlanMode::Passthru;
+  return std::nullopt;
+}
+
+const char* mode_name(kernel::MacvlanMode mode) {
+  switch (mode) {
+    case kernel::MacvlanMode::Bridge:
+      return "bridge";
+    case kernel::MacvlanMode::Private:
+      return "private";
+    case kernel::MacvlanMode::Vepa:
+      return "vepa";
+    case kernel::MacvlanMode::Passthru:
+      return "passthru";
+  }
+  return "bridge";
+}
+
+void check_link_name(const std::string& option, const std::string& name) {
+  const std::string what = "option " + option + "=" + shown(name) + ": ";
+  if (name.empty()) throw invalid(what + "a link name is needed");
+  if (name.size() > 15) {
+    throw invalid(what + "link names are at most 15 characters (this one has " +
+                  std::to_string(name.size()) + ")");
+  }
+  if (name == "." || name == "..") throw invalid(what + "not a link name");
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) {
+      throw invalid(what + "link names may hold letters, digits, '_', '-' and '.' only");
+    }
+  }
+  if (name == "lo") throw invalid(what + "the loopback link cannot carry macvlan links");
+}
+
+std::optional<VlanName> parse_vlan_name(const std::string& name) {
+  const auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return std::nullopt;
+  const std::string base = name.substr(0, dot);
+  const std::string id = name.substr(dot + 1);
+  if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
+    throw invalid("option parent=" + shown(name) + ": the VLAN id after the last '.' must be a " +
+                  "number from 1 to 4094, as in eth0.100");
+  }
+  const long vid = id.size() > 5 ? 99999 : std::stol(id);
+  if (vid < 1 || vid > 4094) {
+    throw invalid("option parent=" + shown(name) + ": VLAN id " + id.substr(0, 8) +
+                  " is outside 1-4094");
+  }
+  if (base == "lo") throw invalid("option parent=" + shown(name) + ": lo cannot carry VLANs");
+  return VlanName{base, static_cast<int>(vid)};
+}
+
+NetworkOptions parse_network_options(const std::map<std::string, std::string>& generic) {
+  NetworkOptions o;
+  for (const auto& [key, value] : generic) {
+    if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
+      throw invalid("unknown option " + shown(key) + suggestion(key) + "; mvlan's options are " +
+                    kKnownList);
+    }
+  }
+  if (auto it = generic.find("parent"); it != generic.end()) {
+    check_link_name("parent", it->second);
+    o.parent = it->second;
+  }
+  if (auto it = generic.find("macvlan_mode"); it != generic.end()) {
+    auto mode = parse_mode(it->second);
+    if (!mode) {
+      throw invalid("option macvlan_mode=" + shown(it->second) +
+                    ": valid modes are bridge (default), private, vepa and passthru");
+    }
+    o.mode = *mode;
+  }
+  if (auto it = generic.find("mtu"); it != generic.end()) {
+    const std::string& v = it->second;
+    if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(v) < 68) {
+      throw invalid("option mtu=" + shown(v) +
+                    ": give a whole number from 68 up to the parent link's MTU");
+    }
+    o.mtu = static_cast<unsigned>(std::stoul(v));
+  }
+  return o;
+}
+
+void check_docker_id(const char* field, const std::string& id) {
+  const bool ok = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  });
+  if (!ok) {
+    throw invalid(std::string("field ") + field + " " + shown(id) +
+                  " is not a Docker id (1 to 128 letters and digits)");
+  }
+}
+
+}  // namespace mvlan::plugin

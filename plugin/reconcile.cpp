@@ -1,0 +1,48 @@
+// Startup reconciliation: make the kernel agree with the store after a crash or a reboot.
+
+#include <set>
+
+#include "plugin/log.h"
+#include "plugin/network_driver.h"
+
+namespace mvlan::plugin {
+
+void NetworkDriver::reconcile() {
+  std::lock_guard lock(mutex_);
+  std::set<std::string> used_parents;
+  for (const auto& network : store_.networks()) used_parents.insert(network.parent);
+
+  for (const auto& parent : store_.owned_parents()) {
+    if (!used_parents.count(parent.name)) {
+      if (kernel_.delete_link(parent.name)) {
+        log::info("reconcile: deleted " + parent.kind + " link " + parent.name +
+                  " that no network uses");
+      }
+      store_.forget_parent(parent.name);
+    } else if (!kernel_.find_link(parent.name)) {
+      try {
+        create_parent(parent);
+        log::info("reconcile: re-created missing " + parent.kind + " link " + parent.name);
+      } catch (const std::exception& e) {
+        log::error(std::string("reconcile: ") + e.what());
+      }
+    }
+  }
+  for (const auto& name : used_parents) {
+    if (!store_.owned_parent(name) && !kernel_.find_link(name)) {
+      log::warn("reconcile: parent link " + name +
+                " is missing; its networks fail until the link is back");
+    }
+  }
+  // Endpoint links rest in the host namespace only between Join and Docker moving them into the
+  // container; at start nothing is joining, so any such link was left by an interrupted Join.
+  for (const auto& link : kernel_.list_links()) {
+    if (link.kind == "macvlan" && is_endpoint_link_name(link.name)) {
+      if (kernel_.delete_link(link.name)) {
+        log::info("reconcile: deleted leftover endpoint link " + link.name);
+      }
+    }
+  }
+}
+
+}  // namespace mvlan::plugin

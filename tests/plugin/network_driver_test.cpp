@@ -1,0 +1,318 @@
+// Handler logic of the NetworkDriver with a fake kernel and a temporary database.
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "ipam/error.h"
+#include "ipam/network_store.h"
+#include "plugin/mac.h"
+#include "plugin/network_driver.h"
+#include "tests/support/fake_kernel.h"
+
+using namespace mvlan;
+using namespace mvlan::plugin;
+using mvlan::test::FakeKernel;
+
+namespace {
+
+const std::string kNet1 = "dd884eff7552ed298b061a016836dcba0cf0383a87432ce88b41be817f47685d";
+const std::string kNet2 = "876d82eb95174b22a54d00fbe0c8d177975d095458fa4a656cbdca367f298f6f";
+const std::string kEp1 = "186048c5dbd0dc2ae5343b39705c208bcfda9d6cb5c194954118d742d76546ad";
+const std::string kEp2 = "60d9877deda382f7e23595cd12421c3b1e646cccdb34a95ce0d54f7d8361f382";
+
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<store::NetworkStore> store;
+  FakeKernel kernel;
+  std::unique_ptr<NetworkDriver> driver;
+
+  Fixture() {
+    char tmpl[] = "/tmp/mvlan-driver-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    open();
+    kernel.add_device("eth1", 1500);
+    kernel.add_device("eth2", 9000);
+  }
+  ~Fixture() {
+    driver.reset();
+    store.reset();
+    db.reset();
+    std::filesystem::remove_all(dir);
+  }
+  // A restart: a new driver on the same database and the same kernel.
+  void open() {
+    driver.reset();
+    store.reset();
+    db.reset();
+    db = std::make_unique<store::Database>(dir + "/mvlan.db", store::Database::Mode::ReadWrite);
+    store = std::make_unique<store::NetworkStore>(*db);
+    driver = std::make_unique<NetworkDriver>(*store, kernel);
+  }
+  CreateNetworkRequest net(const std::string& id, std::map<std::string, std::string> generic) {
+    CreateNetworkRequest r;
+    r.network_id = id;
+    r.generic = std::move(generic);
+    r.ipv4 = {{"192.0.2.0/24", "192.0.2.1/24"}};
+    return r;
+  }
+  CreateEndpointRequest ep(const std::string& net_id, const std::string& id,
+                           const std::string& mac = "") {
+    return {net_id, id, "192.0.2.10/24", "", mac};
+  }
+};
+
+std::string refusal(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const kernel::KernelError& e) {
+    return std::string("kernel: ") + e.what();
+  }
+  return "accepted";
+}
+
+}  // namespace
+
+TEST_CASE("an unknown option is refused with the valid ones, and a typo gets a suggestion",
+          "[driver]") {
+  Fixture f;
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parnet", "eth1"}})); }),
+             Catch::Contains("\"parnet\"") && Catch::Contains("did you mean parent?") &&
+                 Catch::Contains("parent, macvlan_mode, mtu"));
+  CHECK(f.store->networks().empty());
+}
+
+TEST_CASE("parent names are checked before anything is touched", "[driver]") {
+  Fixture f;
+  for (auto [parent, expect] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"averyveryverylongname", "at most 15"},
+           {"eth/1", "letters, digits"},
+           {"eth 1", "letters, digits"},
+           {"..", "not a link name"},
+           {"lo", "loopback"},
+           {"eth1.0", "outside 1-4094"},
+           {"eth1.4095", "outside 1-4094"},
+           {"eth1.abc", "number from 1 to 4094"},
+           {"nosuch0", "no such link"},
+           {"nosuch0.100", "base link nosuch0 does not exist"}}) {
+    INFO(parent);
+    CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parent", parent}})); }),
+               Catch::Contains(expect));
+  }
+  CHECK(f.kernel.calls.empty());
+  CHECK(f.store->networks().empty());
+}
+
+TEST_CASE("macvlan_mode accepts the four kernel modes and nothing else", "[driver]") {
+  Fixture f;
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}, {"macvlan_mode", "bridged"}})); }),
+             Catch::Contains("bridge (default), private, vepa and passthru"));
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}, {"macvlan_mode", "vepa"}}));
+  CHECK(f.store->network(kNet1)->mode == "vepa");
+}
+
+TEST_CASE("mtu must lie between 68 and the parent's MTU, naming both", "[driver]") {
+  Fixture f;
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}, {"mtu", "9000"}})); }),
+             Catch::Contains("9000") && Catch::Contains("MTU 1500 of parent eth1"));
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}, {"mtu", "67"}})); }),
+             Catch::Contains("68"));
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}, {"mtu", "-1"}})); }),
+             Catch::Contains("whole number"));
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth2"}, {"mtu", "9000"}}));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  auto joined = f.driver->join(kNet1, kEp1);
+  CHECK(f.kernel.link(joined.link).mtu == 9000);
+}
+
+TEST_CASE("a missing NAME.VID parent is created as a VLAN and removed with the last network",
+          "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1.100"}}));
+  REQUIRE(f.kernel.has("eth1.100"));
+  CHECK(f.kernel.link("eth1.100").vlan_id == 100);
+  f.driver->create_network(f.net(kNet2, {{"parent", "eth1.100"}}));  // shares it
+  SECTION("creator removed first") {
+    f.driver->delete_network(kNet1);
+    CHECK(f.kernel.has("eth1.100"));
+    f.driver->delete_network(kNet2);
+    CHECK_FALSE(f.kernel.has("eth1.100"));
+  }
+  SECTION("creator removed last") {
+    f.driver->delete_network(kNet2);
+    CHECK(f.kernel.has("eth1.100"));
+    f.driver->delete_network(kNet1);
+    CHECK_FALSE(f.kernel.has("eth1.100"));
+  }
+  CHECK(f.store->owned_parents().empty());
+}
+
+TEST_CASE("a VLAN parent the user made is never deleted", "[driver]") {
+  Fixture f;
+  f.kernel.add_device("eth1.200");
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1.200"}}));
+  f.driver->delete_network(kNet1);
+  CHECK(f.kernel.has("eth1.200"));
+}
+
+TEST_CASE("without 802.1Q support the VLAN error reaches the user and nothing is stored",
+          "[driver]") {
+  Fixture f;
+  f.kernel.has_8021q = false;
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parent", "eth1.100"}})); }),
+             Catch::Contains("8021q"));
+  CHECK(f.store->networks().empty());
+  CHECK(f.store->owned_parents().empty());
+}
+
+TEST_CASE("no parent makes a dummy dm-<id> parent and an internal network without gateway",
+          "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {}));
+  const std::string dummy = "dm-" + kNet1.substr(0, 12);
+  CHECK(dummy.size() == 15);
+  REQUIRE(f.kernel.has(dummy));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  auto joined = f.driver->join(kNet1, kEp1);
+  CHECK(joined.gateway4.empty());
+  f.driver->delete_network(kNet1);
+  CHECK_FALSE(f.kernel.has(dummy));
+}
+
+TEST_CASE("passthru refuses to share its parent, in either order, naming the other network",
+          "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet2, {{"parent", "eth1"}, {"macvlan_mode", "passthru"}})); }),
+             Catch::Contains("passthru") && Catch::Contains(kNet1.substr(0, 12)));
+  f.driver->delete_network(kNet1);
+  f.driver->create_network(f.net(kNet2, {{"parent", "eth1"}, {"macvlan_mode", "passthru"}}));
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}})); }),
+             Catch::Contains("held by network " + kNet2.substr(0, 12)));
+}
+
+TEST_CASE("several non-passthru networks share one parent", "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
+  f.driver->create_network(f.net(kNet2, {{"parent", "eth1"}, {"macvlan_mode", "private"}}));
+  CHECK(f.store->networks_on_parent("eth1").size() == 2);
+}
+
+TEST_CASE("a MAC given by Docker is used and not echoed; otherwise one is generated",
+          "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
+  CHECK_FALSE(f.driver->create_endpoint(f.ep(kNet1, kEp1, "02:42:c0:00:02:32")));
+  CHECK(f.store->endpoint(kEp1)->mac == "02:42:c0:00:02:32");
+  auto generated = f.driver->create_endpoint(f.ep(kNet1, kEp2));
+  REQUIRE(generated);
+  auto mac = *parse_mac(*generated);
+  CHECK_FALSE(is_multicast(mac));
+  CHECK((mac[0] & 0x02) == 0x02);  // locally administered
+}
+
+TEST_CASE("multicast, all-zero and malformed MACs are refused", "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
+  CHECK_THAT(refusal([&] { f.driver->create_endpoint(f.ep(kNet1, kEp1, "01:00:5e:00:00:01")); }),
+             Catch::Contains("multicast"));
+  CHECK_THAT(refusal([&] { f.driver->create_endpoint(f.ep(kNet1, kEp1, "00:00:00:00:00:00")); }),
+             Catch::Contains("all zeros"));
+  CHECK_THAT(refusal([&] { f.driver->create_endpoint(f.ep(kNet1, kEp1, "02:42:zz:00:00:01")); }),
+             Catch::Contains("not a MAC address"));
+  CHECK_FALSE(f.store->endpoint(kEp1));
+}
+
+TEST_CASE("Join makes a macvlan link with the network's mode and the endpoint's MAC and answers "
+          "the gateway",
+          "[driver]") {
+  Fixture f;
+  auto r = f.net(kNet1, {{"parent", "eth1"}, {"macvlan_mode", "private"}});
+  r.ipv6 = true;
+  r.ipv6_data = {{"2001:db8:1::/64", "2001:db8:1::1/64"}};
+  f.driver->create_network(r);
+  f.driver->create_endpoint(f.ep(kNet1, kEp1, "02:42:c0:00:02:0a"));
+  auto joined = f.driver->join(kNet1, kEp1);
+  CHECK(joined.link == "mv" + kEp1.substr(0, 12));
+  CHECK(joined.link.size() <= 15);
+  CHECK(joined.gateway4 == "192.0.2.1");
+  CHECK(joined.gateway6 == "2001:db8:1::1");
+  const auto& link = f.kernel.link(joined.link);
+  CHECK(link.macvlan_mode == kernel::MacvlanMode::Private);
+  CHECK(format_mac(link.mac) == "02:42:c0:00:02:0a");
+  CHECK(link.mtu == 1500);  // inherited
+}
+
+TEST_CASE("an internal network answers Join without gateways", "[driver]") {
+  Fixture f;
+  auto r = f.net(kNet1, {{"parent", "eth1"}});
+  r.internal = true;
+  f.driver->create_network(r);
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  CHECK(f.driver->join(kNet1, kEp1).gateway4.empty());
+}
+
+TEST_CASE("Leave and DeleteEndpoint delete the link and are idempotent", "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  auto link = f.driver->join(kNet1, kEp1).link;
+  f.driver->leave(kNet1, kEp1);
+  CHECK_FALSE(f.kernel.has(link));
+  CHECK_NOTHROW(f.driver->leave(kNet1, kEp1));
+  f.driver->delete_endpoint(kNet1, kEp1);
+  CHECK_NOTHROW(f.driver->delete_endpoint(kNet1, kEp1));
+  CHECK_FALSE(f.store->endpoint(kEp1));
+}
+
+TEST_CASE("after a restart every call works from the database alone", "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1.100"}}));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  f.open();  // plugin restart: no CreateNetwork is ever sent again
+  auto joined = f.driver->join(kNet1, kEp1);
+  CHECK(joined.gateway4 == "192.0.2.1");
+  f.driver->delete_endpoint(kNet1, kEp1);
+  f.driver->delete_network(kNet1);
+  CHECK_FALSE(f.kernel.has("eth1.100"));
+}
+
+TEST_CASE("reconciliation re-creates a VLAN parent lost in a reboot and deletes leftover links",
+          "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1.100"}}));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  auto link = f.driver->join(kNet1, kEp1).link;  // interrupted: Docker never moved it
+  f.kernel.delete_link("eth1.100");             // the reboot lost the VLAN (and its children)
+  f.kernel.add_device("mvuserlink", 1500);       // not ours: kept
+  f.open();
+  f.driver->reconcile();
+  CHECK(f.kernel.has("eth1.100"));
+  CHECK_FALSE(f.kernel.has(link));
+  CHECK(f.kernel.has("mvuserlink"));
+}
+
+TEST_CASE("a network whose user-made parent vanished fails Join with a clear error", "[driver]") {
+  Fixture f;
+  f.kernel.add_device("usr0");
+  f.driver->create_network(f.net(kNet1, {{"parent", "usr0"}}));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  f.kernel.delete_link("usr0");
+  CHECK_THAT(refusal([&] { f.driver->join(kNet1, kEp1); }),
+             Catch::Contains("parent link usr0") && Catch::Contains("does not exist"));
+  CHECK(f.store->network(kNet1));
+}
+
+TEST_CASE("unknown networks and endpoints, and ids that are not Docker ids, are refused",
+          "[driver]") {
+  Fixture f;
+  CHECK_THAT(refusal([&] { f.driver->create_endpoint(f.ep(kNet1, kEp1)); }),
+             Catch::Contains("unknown network"));
+  CHECK_THAT(refusal([&] { f.driver->join(kNet1, kEp1); }), Catch::Contains("unknown endpoint"));
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net("../etc", {{"parent", "eth1"}})); }),
+             Catch::Contains("not a Docker id"));
+  CHECK_NOTHROW(f.driver->delete_network(kNet2));  // idempotent
+}

@@ -4,6 +4,7 @@
 #include <iomanip>
 
 #include "ipam/database.h"
+#include "ipam/network_store.h"
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/json_fields.h"
 #include "plugin/log.h"
@@ -28,6 +29,40 @@ json to_json(const ipam::PoolStatus& s) {
             {"LastDynamic", s.cursor ? s.cursor->str() : ""},
             {"Allocations", allocations}};
   return pool;
+}
+
+json to_json(const store::NetworkRecord& n, const std::vector<store::EndpointRecord>& endpoints) {
+  json eps = json::array();
+  for (const auto& e : endpoints) {
+    if (e.network_id != n.id) continue;
+    eps.push_back({{"EndpointID", e.id},
+                   {"MacAddress", e.mac},
+                   {"Address", e.address4},
+                   {"AddressIPv6", e.address6},
+                   {"Link", e.link}});
+  }
+  return json{{"NetworkID", n.id},     {"Parent", n.parent},        {"Mode", n.mode},
+              {"MTU", n.mtu},          {"Internal", n.internal},    {"IPv6", n.ipv6},
+              {"Gateway", n.gateway4}, {"GatewayIPv6", n.gateway6}, {"Endpoints", eps}};
+}
+
+void print_networks(const std::vector<store::NetworkRecord>& networks,
+                    const std::vector<store::EndpointRecord>& endpoints,
+                    const std::vector<store::OwnedParent>& owned, std::ostream& out) {
+  for (const auto& n : networks) {
+    bool made = false;
+    for (const auto& p : owned) made = made || p.name == n.parent;
+    out << "network " << n.id.substr(0, 12) << "  parent " << n.parent
+        << (made ? " (made by mvlan)" : "") << "  mode " << n.mode << "  mtu "
+        << (n.mtu ? std::to_string(n.mtu) : "inherited") << (n.internal ? "  internal" : "")
+        << "\n";
+    for (const auto& e : endpoints) {
+      if (e.network_id != n.id) continue;
+      out << "    endpoint " << e.id.substr(0, 12) << "  " << e.mac << "  "
+          << (e.address4.empty() ? "-" : e.address4)
+          << (e.address6.empty() ? "" : "  " + e.address6) << "  link " << e.link << "\n";
+    }
+  }
 }
 
 void print_text(const std::vector<ipam::PoolStatus>& pools, std::ostream& out) {
@@ -63,12 +98,17 @@ int print_status(const StatusOptions& options, std::ostream& out) {
     store::Database db(path, store::Database::Mode::ReadOnly);
     ipam::SqlitePoolStore pools(db, {});
     const auto all = pools.status();
+    store::NetworkStore network_store(db);
+    const auto networks = network_store.networks();
+    const auto endpoints = network_store.endpoints();
     if (options.json) {
-      json doc{{"Pools", json::array()}};
+      json doc{{"Pools", json::array()}, {"Networks", json::array()}};
       for (const auto& s : all) doc["Pools"].push_back(to_json(s));
+      for (const auto& n : networks) doc["Networks"].push_back(to_json(n, endpoints));
       out << doc.dump(2) << "\n";
     } else {
       print_text(all, out);
+      print_networks(networks, endpoints, network_store.owned_parents(), out);
     }
     return 0;
   } catch (const std::exception& e) {

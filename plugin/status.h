@@ -6,7 +6,7 @@
 
 namespace mvlan::plugin {
 
-// Prints pools, gateways, reserved (aux) addresses and allocations from the database. Safe
+// Prints pools, gateways, reserved (aux) addresses, allocations, networks and endpoints. Safe
 // while `serve` runs: it opens the database read-only.
 int print_status(const StatusOptions& options, std::ostream& out);
 

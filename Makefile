@@ -11,7 +11,7 @@ BUILD_PKGS := g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev \
               libsqlitecpp-dev libsqlite3-dev catch2 libnl-3-dev libnl-route-3-dev
 # iproute2/util-linux: namespaces for the kernel tests; user-mode-linux/kmod: VLAN and dummy
 # links, which the host kernel lacks; docker.io and friends: the real engine of the e2e suite.
-TEST_PKGS  := $(BUILD_PKGS) iproute2 util-linux procps sqlite3 user-mode-linux kmod \
+TEST_PKGS  := $(BUILD_PKGS) iproute2 util-linux procps sqlite3 curl user-mode-linux kmod \
               docker.io containerd runc iptables busybox-static
 
 # Installs only what is missing, so a second run is a no-op and never touches apt.
@@ -33,8 +33,11 @@ all: $(BUILD)/mvlan
 deps:
 	$(call install_missing,$(BUILD_PKGS))
 
+# Docker 28.5 (Debian sid) is unpacked privately under /var/tmp/engine-28 for the second engine
+# generation of the e2e suite; the system's packages are not touched.
 test-deps:
 	$(call install_missing,$(TEST_PKGS))
+	bash tests/e2e/engine28.sh
 
 $(BUILD)/build.ninja $(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF

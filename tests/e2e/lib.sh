@@ -1,0 +1,685 @@
+# shellcheck shell=bash
+# tests/e2e/lib.sh: end-to-end harness for mvlan, sourced by every scenario script:
+#
+#   source "$(dirname "$0")/lib.sh" "$@"
+#
+# A scenario only says what it tests; this file owns everything around it:
+#   * "hosts": a network namespace each, with an isolated Docker engine inside (TESTBED.md recipe:
+#     nsenter into the netns, private mount namespace with slave propagation, fresh sysfs, cgroup
+#     mounts put back, its own /run/docker/plugins bound from $B/plugins, own data/exec roots,
+#     unix socket and --cgroup-parent; in addition a private tmpfs on /run and `mount -n`, so
+#     nothing the engine writes under /run reaches the host);
+#   * veth parents inside a host, and wires (veth pairs) between two hosts;
+#   * the plugin under test (mvlan serve) inside a host's netns: start, SIGKILL, restart;
+#   * cleanup on EXIT / INT / TERM / HUP, and a reaper that removes what a run killed with
+#     SIGKILL (e.g. by a ctest timeout) left behind;
+#   * assertion helpers and a timestamped step logger.
+#
+# Options (arguments of the scenario script, or environment variables):
+#   --mvlan PATH     | MVLAN_BIN=PATH     the mvlan binary (default: <repo>/build/mvlan)
+#   --engine 20|28   | E2E_ENGINE=20|28   engine generation: 20 = Debian 12's docker.io (default),
+#                                         28 = Docker 28.5 unpacked by tests/e2e/engine28.sh
+#   E2E_DOCKERD, E2E_DOCKER      engine / client binaries (override the generation's defaults)
+#   E2E_PATH_PREFIX              prepended to the engine's PATH (where it finds containerd, runc...)
+#   E2E_DOCKERD_ARGS             extra dockerd arguments (word-split)
+#   E2E_ROOT                     base dir of all runs (default /var/tmp/mvlan-e2e)
+#   E2E_KEEP_LOGS=1              copy engine/plugin logs to ${E2E_ROOT}-logs/<run>/ at the end
+#   E2E_QUIET_CLEANUP=1          do not print the cleanup steps
+#   E2E_DEADLINE=SECONDS         end the run (status 124, with cleanup) after that long; set it
+#                                below ctest's TIMEOUT, which kills with SIGKILL (no cleanup)
+#
+# Everything a run creates is named after the run (script name + PID), so scenarios can run in
+# parallel: netns "mvlan-e2e-<pid>-<host>", cgroup parent "/mvlan-e2e-<pid>-<host>", files under
+# $E2E_ROOT/<script>-<pid>/. The harness never talks to an engine it did not start (every client
+# call carries -H unix://<our socket>), never uses the host's /run/docker.sock, and never touches
+# eth0 or any link it did not create (links are made inside our namespaces only).
+
+set -Eeuo pipefail
+
+if [[ -n ${_E2E_LIB_LOADED:-} ]]; then return 0; fi
+_E2E_LIB_LOADED=1
+
+E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_REPO_DIR=$(cd "$E2E_LIB_DIR/../.." && pwd)
+E2E_ROOT=${E2E_ROOT:-/var/tmp/mvlan-e2e}
+E2E_NAME=${E2E_NAME:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}
+E2E_PID=$$
+E2E_PREFIX="mvlan-e2e-$E2E_PID"          # netns names and cgroup parents start with this
+E2E_RUN="$E2E_ROOT/$E2E_NAME-$E2E_PID"   # this run's files
+E2E_IMAGE=${E2E_IMAGE:-busybox:e2e}
+E2E_ENGINE=${E2E_ENGINE:-20}
+E2E_T0=$EPOCHREALTIME
+_E2E_DAEMON_JSON='{}'
+
+# ---- arguments ----------------------------------------------------------------------------------
+while (($#)); do
+  case $1 in
+    --mvlan) MVLAN_BIN=$2; shift 2 ;;
+    --mvlan=*) MVLAN_BIN=${1#*=}; shift ;;
+    --engine) E2E_ENGINE=$2; shift 2 ;;
+    --engine=*) E2E_ENGINE=${1#*=}; shift ;;
+    *) echo "e2e: unknown argument '$1' (known: --mvlan PATH, --engine 20|28)" >&2; exit 2 ;;
+  esac
+done
+MVLAN_BIN=$(realpath -m -- "${MVLAN_BIN:-$E2E_REPO_DIR/build/mvlan}")
+
+# ---- logging --------------------------------------------------------------------------------
+# Everything goes to stderr, so that messages are seen even from inside $(...).
+_e2e_elapsed() {
+  local us=$((${EPOCHREALTIME/./} - ${E2E_T0/./}))
+  printf '%d.%d' $((us / 1000000)) $((us / 100000 % 10))
+}
+_e2e_stamp() { printf '%(%H:%M:%S)T +%6ss' -1 "$(_e2e_elapsed)"; }
+step() { printf '[%s] ==> %s\n' "$(_e2e_stamp)" "$*" >&2; }
+info() { printf '[%s]     %s\n' "$(_e2e_stamp)" "$*" >&2; }
+pass() { printf '[%s]     ok: %s\n' "$(_e2e_stamp)" "$*" >&2; }
+
+# fail MESSAGE [DETAIL...]: print a failure with where it happened, and end the run.
+fail() {
+  local i
+  {
+    printf '[%s] FAIL: %s\n' "$(_e2e_stamp)" "$1"
+    shift
+    for i in "$@"; do printf '       %s\n' "$i"; done
+    for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do
+      [[ ${FUNCNAME[$i]} == main || ${BASH_SOURCE[$i]} != *lib.sh ]] || continue
+      printf '       at %s:%s (%s)\n' "${BASH_SOURCE[$i]##*/}" "${BASH_LINENO[$((i - 1))]}" "${FUNCNAME[$i]}"
+      break
+    done
+  } >&2
+  _E2E_FAILED_REPORTED=1
+  exit 1
+}
+
+_e2e_on_err() {
+  local rc=$1 cmd=$2
+  [[ -z ${_E2E_FAILED_REPORTED:-} && $BASHPID == "$E2E_PID" ]] || return 0
+  _E2E_FAILED_REPORTED=1
+  printf '[%s] FAIL: command exited with status %s: %s\n       at %s:%s\n' "$(_e2e_stamp)" \
+    "$rc" "$cmd" "${BASH_SOURCE[1]##*/}" "${BASH_LINENO[0]}" >&2
+}
+
+# ---- assertions -----------------------------------------------------------------------------
+# Each prints "ok: WHAT" on success, and what was expected and what was seen on failure.
+assert_eq() { # EXPECTED ACTUAL WHAT
+  [[ $2 == "$1" ]] || fail "$3" "expected: '$1'" "seen:     '$2'"
+  pass "$3"
+}
+assert_ne() { # UNEXPECTED ACTUAL WHAT
+  [[ $2 != "$1" ]] || fail "$3" "expected anything but: '$1'" "seen:                  '$2'"
+  pass "$3"
+}
+assert_contains() { # HAYSTACK NEEDLE WHAT
+  [[ $1 == *"$2"* ]] || fail "$3" "expected to contain: '$2'" "seen: '$1'"
+  pass "$3"
+}
+assert_not_contains() { # HAYSTACK NEEDLE WHAT
+  [[ $1 != *"$2"* ]] || fail "$3" "expected NOT to contain: '$2'" "seen: '$1'"
+  pass "$3"
+}
+assert_match() { # REGEX ACTUAL WHAT
+  [[ $2 =~ $1 ]] || fail "$3" "expected to match: /$1/" "seen: '$2'"
+  pass "$3"
+}
+assert_empty() { # ACTUAL WHAT
+  [[ -z $1 ]] || fail "$2" "expected: nothing" "seen: '$1'"
+  pass "$2"
+}
+# assert_unique WHAT VALUE...: no value appears twice.
+assert_unique() {
+  local what=$1 dup
+  shift
+  dup=$(printf '%s\n' "$@" | sort | uniq -d | tr '\n' ' ')
+  [[ -z $dup ]] || fail "$what" "expected all different" "seen: $* (duplicates: $dup)"
+  pass "$what"
+}
+# assert_ok WHAT CMD...: CMD succeeds; its output is shown when it does not. Output in $E2E_OUT.
+assert_ok() {
+  local what=$1 rc=0
+  shift
+  E2E_OUT=$("$@" 2>&1) || rc=$?
+  ((rc == 0)) || fail "$what" "command: $*" "expected: exit status 0" "seen:     exit status $rc, output:" "$E2E_OUT"
+  pass "$what"
+}
+# assert_fails WHAT [--with TEXT] CMD...: CMD fails (and its output contains TEXT).
+assert_fails() {
+  local what=$1 needle='' rc=0
+  shift
+  if [[ $1 == --with ]]; then needle=$2; shift 2; fi
+  E2E_OUT=$("$@" 2>&1) || rc=$?
+  ((rc != 0)) || fail "$what" "command: $*" "expected: a failure${needle:+ mentioning '$needle'}" "seen:     success, output:" "$E2E_OUT"
+  [[ -z $needle || $E2E_OUT == *"$needle"* ]] ||
+    fail "$what" "command: $*" "expected: output containing '$needle'" "seen:     exit status $rc, output:" "$E2E_OUT"
+  pass "$what"
+}
+# eventually SECONDS CMD...: retry CMD (quietly) every 0.2 s until it succeeds; status of the last try.
+eventually() {
+  local deadline=$((${EPOCHREALTIME/./} + $1 * 1000000))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((${EPOCHREALTIME/./} < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# ---- run bookkeeping (also read by the reaper of a crashed run) -------------------------------
+_e2e_starttime() { # PID -> its start time in clock ticks (so a reused PID is not mistaken)
+  local s f
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  read -ra f <<<"${s##*) }"
+  echo "${f[19]}"
+}
+_e2e_alive() { # PID STARTTIME
+  local st
+  st=$(_e2e_starttime "$1") && [[ $st == "$2" ]]
+}
+_e2e_record() { # FILE LINE
+  echo "$2" >>"$E2E_RUN/.state/$1"
+}
+
+_e2e_require_root() {
+  if ((EUID != 0)); then
+    echo "e2e: $E2E_NAME needs root (network namespaces, a Docker engine); skipped" >&2
+    exit 77
+  fi
+}
+
+# Engine generation -> binaries and PATH.
+_e2e_select_engine() {
+  case $E2E_ENGINE in
+    20 | '')
+      E2E_DOCKERD=${E2E_DOCKERD:-/usr/sbin/dockerd}
+      # /usr/bin/docker on purpose: another client may be earlier in PATH (e.g. /usr/local/bin).
+      E2E_DOCKER=${E2E_DOCKER:-/usr/bin/docker}
+      # 20.10 would otherwise write its identity key to the host's /etc/docker/key.json
+      _E2E_DAEMON_JSON='{"deprecated-key-path": "@B@/key.json"}'
+      ;;
+    28)
+      local e=${E2E_ENGINE28_DIR:-/var/tmp/engine-28}/root
+      if [[ ! -x $e/usr/sbin/dockerd || ! -x $e/usr/bin/docker || ! -x $e/usr/bin/containerd ]]; then
+        echo "e2e: engine 28 is not unpacked under $e: run tests/e2e/engine28.sh first; skipped" >&2
+        exit 77
+      fi
+      E2E_DOCKERD=${E2E_DOCKERD:-$e/usr/sbin/dockerd}
+      E2E_DOCKER=${E2E_DOCKER:-$e/usr/bin/docker}
+      E2E_PATH_PREFIX=${E2E_PATH_PREFIX:-$e/usr/sbin:$e/usr/bin}
+      ;;
+    *) echo "e2e: unknown engine generation '$E2E_ENGINE' (20 or 28)" >&2; exit 2 ;;
+  esac
+  local b
+  for b in "$E2E_DOCKERD" "$E2E_DOCKER"; do
+    [[ -x $b ]] || { echo "e2e: $b not found (install docker.io, or set E2E_DOCKERD/E2E_DOCKER)" >&2; exit 1; }
+  done
+  E2E_ENGINE_PATH="${E2E_PATH_PREFIX:+$E2E_PATH_PREFIX:}/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
+}
+
+_e2e_init() {
+  _e2e_require_root
+  _e2e_select_engine
+  local t
+  for t in ip nsenter unshare setsid curl tar; do
+    command -v "$t" >/dev/null || { echo "e2e: '$t' not found (packages: iproute2 util-linux curl tar)" >&2; exit 1; }
+  done
+  [[ -x ${E2E_BUSYBOX:-/bin/busybox} ]] || { echo "e2e: /bin/busybox missing (package busybox-static)" >&2; exit 1; }
+  mkdir -p "$E2E_ROOT"
+  # Under the reaper's lock: reap dead runs, then claim our directory, so that a reaper in a
+  # parallel run never sees our directory without its owner file.
+  exec {_e2e_lock}>"$E2E_ROOT/.reap.lock"
+  flock "$_e2e_lock"
+  e2e_reap_stale
+  rm -rf "$E2E_RUN"
+  mkdir -p "$E2E_RUN/.state"
+  echo "$E2E_PID $(_e2e_starttime "$E2E_PID")" >"$E2E_RUN/.state/owner.tmp"
+  mv "$E2E_RUN/.state/owner.tmp" "$E2E_RUN/.state/owner"
+  flock -u "$_e2e_lock"
+  exec {_e2e_lock}>&-
+  # The client must never reach any other engine, nor read the user's contexts.
+  unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+  export DOCKER_CONFIG="$E2E_RUN/docker-config"
+  mkdir -p "$DOCKER_CONFIG"
+  trap _e2e_on_exit EXIT
+  trap '_e2e_on_signal INT 130' INT
+  trap '_e2e_on_signal TERM 143' TERM
+  trap '_e2e_on_signal HUP 129' HUP
+  trap '_e2e_on_err $? "$BASH_COMMAND"' ERR
+  # ctest ends a test that exceeds its TIMEOUT with SIGKILL, and then no trap runs: with
+  # E2E_DEADLINE=SECONDS the run ends itself first (SIGUSR1 from a watchdog), and cleans up.
+  if [[ ${E2E_DEADLINE:-} =~ ^[0-9]+$ ]] && ((E2E_DEADLINE > 0)); then
+    trap '_e2e_on_signal USR1 124 "deadline of ${E2E_DEADLINE} s reached"' USR1
+    setsid /bin/sh -c 'sleep "$1"; kill -USR1 "$2"' sh "$E2E_DEADLINE" "$E2E_PID" </dev/null >/dev/null 2>&1 &
+    _E2E_WATCHDOG=$!
+  fi
+  step "$E2E_NAME: run $E2E_RUN, engine $("$E2E_DOCKERD" --version 2>/dev/null | head -1)"
+}
+
+# ---- hosts (namespaces) ----------------------------------------------------------------------
+declare -A E2E_HOST_NS=() E2E_ENGINE_PID=() E2E_PLUGIN_PID=()
+E2E_HOSTS=()
+
+host_ns() { echo "$E2E_PREFIX-$1"; }      # HOST -> netns name
+host_dir() { echo "$E2E_RUN/$1"; }        # HOST -> its files ($B)
+host_cgroup() { echo "/$E2E_PREFIX-$1"; } # HOST -> the engine's --cgroup-parent
+
+# host_create HOST: a new network namespace (lo up) and the host's directories.
+host_create() {
+  local h=$1 ns B
+  [[ $h =~ ^[a-z0-9]{1,8}$ ]] || fail "host name '$h': use 1-8 lowercase letters/digits"
+  [[ -z ${E2E_HOST_NS[$h]:-} ]] || fail "host $h already exists"
+  ns=$(host_ns "$h")
+  B=$(host_dir "$h")
+  mkdir -p "$B/data" "$B/exec" "$B/plugins" "$B/cg" "$B/state"
+  echo "${_E2E_DAEMON_JSON//@B@/$B}" >"$B/daemon.json"
+  _e2e_record netns "$ns"
+  _e2e_record cgroups "$(host_cgroup "$h")"
+  ip netns add "$ns" || fail "ip netns add $ns"
+  ip -n "$ns" link set lo up
+  E2E_HOST_NS[$h]=$ns
+  E2E_HOSTS+=("$h")
+  info "host $h: netns $ns, dir $B"
+}
+
+# in_ns HOST CMD...: run CMD in the host's network namespace (host's mount namespace).
+in_ns() {
+  local h=$1
+  shift
+  nsenter --net="/run/netns/$(host_ns "$h")" -- "$@"
+}
+
+# veth_parent HOST NAME: a veth pair NAME / NAME-p inside HOST, both up, to serve as a parent.
+veth_parent() {
+  local ns
+  ns=$(host_ns "$1")
+  ((${#2} <= 13)) || fail "veth name '$2' too long (max 13, the peer gets '-p')"
+  ip -n "$ns" link add "$2" type veth peer name "$2-p" || fail "cannot create veth $2 in $1"
+  ip -n "$ns" link set "$2-p" up
+  ip -n "$ns" link set "$2" up
+  info "host $1: parent $2 (veth, peer $2-p)"
+}
+
+# wire HOST1 LINK1 HOST2 LINK2: a veth pair playing the cable between two hosts, both ends up.
+wire() {
+  local ns1 ns2
+  ns1=$(host_ns "$1")
+  ns2=$(host_ns "$3")
+  ip -n "$ns1" link add "$2" type veth peer name "$4" netns "$ns2" || fail "cannot create wire $1:$2 <-> $3:$4"
+  ip -n "$ns1" link set "$2" up
+  ip -n "$ns2" link set "$4" up
+  info "wire $1:$2 <-> $3:$4"
+}
+
+# links_of_type HOST [TYPE]: names of the links (of that type) in HOST, sorted, one per line.
+links_of_type() {
+  ip -n "$(host_ns "$1")" -o link show ${2:+type "$2"} | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | sort
+}
+
+# ---- engine ----------------------------------------------------------------------------------
+# dk HOST ARGS...: the docker client, talking to HOST's engine and nothing else.
+dk() {
+  local h=$1
+  shift
+  "$E2E_DOCKER" -H "unix://$(host_dir "$h")/docker.sock" "$@"
+}
+
+# engine_start HOST: start an isolated engine in HOST's namespace, wait until it answers, and
+# import the test image (once per engine data root).
+engine_start() {
+  local h=$1 ns B pid st t0=$EPOCHREALTIME
+  ns=$(host_ns "$h")
+  B=$(host_dir "$h")
+  [[ -n ${E2E_HOST_NS[$h]:-} ]] || fail "engine_start: unknown host $h (host_create first)"
+  [[ -z ${E2E_ENGINE_PID[$h]:-} ]] || fail "engine_start: engine of $h already running"
+  rm -f "$B/docker.sock" "$B/docker.pid"
+  # The TESTBED.md recipe, plus: a private tmpfs on /run, so that nothing the engine, containerd
+  # and the shims write under /run (/run/docker/plugins, libnetwork and shim sockets, runc state)
+  # reaches the host, and `mount -n` so that libmount's /run/mount/utab is not written.
+  # setsid: Ctrl-C on the terminal reaches only the script, which then stops the engine in order.
+  # The chain env/setsid/nsenter/unshare/sh all exec, so $! is dockerd's PID.
+  # shellcheck disable=SC2016,SC2086
+  env -i PATH="$E2E_ENGINE_PATH" HOME=/root LANG=C.UTF-8 \
+    setsid nsenter --net="/run/netns/$ns" unshare -m --propagation slave /bin/sh -ec '
+      B=$1 D=$2 CG=$3; shift 3
+      mount -n --rbind /sys/fs/cgroup "$B/cg"
+      mount -n -t sysfs sysfs /sys
+      mount -n --move "$B/cg" /sys/fs/cgroup
+      mount -n -t tmpfs -o mode=755 e2e-run /run
+      mkdir -p /run/docker/plugins
+      mount -n --bind "$B/plugins" /run/docker/plugins
+      exec "$D" --config-file "$B/daemon.json" --data-root "$B/data" --exec-root "$B/exec" \
+        -H "unix://$B/docker.sock" --pidfile "$B/docker.pid" --bridge=none --iptables=false \
+        --ip6tables=false --ip-masq=false --userland-proxy=false --cgroup-parent="$CG" "$@"
+    ' sh "$B" "$E2E_DOCKERD" "$(host_cgroup "$h")" ${E2E_DOCKERD_ARGS:-} \
+    >>"$B/dockerd.log" 2>&1 </dev/null &
+  pid=$!
+  st=$(_e2e_starttime "$pid") || st=0
+  _e2e_record pids "$pid $st dockerd-$h"
+  E2E_ENGINE_PID[$h]=$pid
+  until timeout 5 "$E2E_DOCKER" -H "unix://$B/docker.sock" version >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { unset "E2E_ENGINE_PID[$h]"; wait "$pid" || true; fail "engine of $h exited during start"; }
+    ((${EPOCHREALTIME/./} - ${t0/./} < 30000000)) || fail "engine of $h did not answer within 30 s"
+    sleep 0.1
+  done
+  [[ $(cat "$B/docker.pid" 2>/dev/null) == "$pid" ]] ||
+    fail "engine of $h: pidfile says '$(cat "$B/docker.pid" 2>/dev/null)', started PID $pid"
+  info "host $h: engine $(dk "$h" version --format '{{.Server.Version}}') up (pid $pid) in $(_e2e_since "$t0")"
+  image_import "$h"
+}
+_e2e_since() { # EPOCHREALTIME -> "1.2 s" since then
+  local us=$((${EPOCHREALTIME/./} - ${1/./}))
+  printf '%d.%d s' $((us / 1000000)) $((us / 100000 % 10))
+}
+
+# image_import HOST: make $E2E_IMAGE (busybox-static) in HOST's engine if it is not there yet.
+image_import() {
+  local h=$1 r=$E2E_RUN/rootfs a
+  if dk "$h" image inspect "$E2E_IMAGE" >/dev/null 2>&1; then return 0; fi
+  if [[ ! -d $r ]]; then
+    mkdir -p "$r/bin" "$r/etc" "$r/tmp"
+    cp "${E2E_BUSYBOX:-/bin/busybox}" "$r/bin/busybox"
+    for a in sh ip ping sleep cat ifconfig route arping nslookup ls echo grep awk wc; do
+      ln -s busybox "$r/bin/$a"
+    done
+  fi
+  tar -C "$r" -c . | dk "$h" import - "$E2E_IMAGE" >/dev/null || fail "docker import of $E2E_IMAGE on $h"
+  info "host $h: image $E2E_IMAGE imported"
+}
+
+# engine_stop HOST [--keep-containers]: remove its containers (unless asked not to), stop the
+# engine (SIGTERM, then SIGKILL after 20 s).
+engine_stop() {
+  _e2e_engine_stop_begin "$@"
+  _e2e_engine_stop_wait "$1"
+}
+_e2e_engine_stop_begin() {
+  local h=$1 pid ids=''
+  pid=${E2E_ENGINE_PID[$h]:-}
+  [[ -n $pid ]] || return 0
+  [[ ${2:-} == --keep-containers ]] || ids=$(timeout 20 "$E2E_DOCKER" -H "unix://$(host_dir "$h")/docker.sock" ps -aq 2>/dev/null) || true
+  if [[ -n $ids ]]; then
+    # shellcheck disable=SC2086
+    timeout 30 "$E2E_DOCKER" -H "unix://$(host_dir "$h")/docker.sock" rm -f $ids >/dev/null 2>&1 ||
+      info "host $h: removing containers failed or timed out (going on)"
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+}
+_e2e_engine_stop_wait() {
+  local h=$1 pid i
+  pid=${E2E_ENGINE_PID[$h]:-}
+  [[ -n $pid ]] || return 0
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    info "host $h: engine ignored SIGTERM for 20 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  unset "E2E_ENGINE_PID[$h]"
+}
+
+# engine_restart HOST: stop the engine, keeping its containers (the engine stops them; those
+# with a restart policy come back), and start it again on the same data.
+engine_restart() {
+  engine_stop "$1" --keep-containers
+  engine_start "$1"
+}
+
+# ---- plugin under test -----------------------------------------------------------------------
+# plugin_require [BINARY]: fail at once (before any engine starts) if the plugin binary is missing.
+plugin_require() {
+  local bin=${1:-$MVLAN_BIN}
+  [[ -x $bin ]] || fail "mvlan binary not found or not executable: '$bin'" "pass --mvlan PATH or set MVLAN_BIN"
+  info "plugin under test: $bin"
+}
+
+# plugin_start HOST [BINARY]: `mvlan serve` in HOST's netns, socket $B/plugins/mvlan.sock (the
+# engine finds it as -d mvlan), state in $B/state, log in $B/mvlan.log. Waits until it answers.
+plugin_start() {
+  local h=$1 bin=${2:-$MVLAN_BIN} B pid st
+  B=$(host_dir "$h")
+  [[ -x $bin ]] || plugin_require "$bin"
+  [[ -z ${E2E_PLUGIN_PID[$h]:-} ]] || fail "plugin on $h already running (pid ${E2E_PLUGIN_PID[$h]})"
+  echo "---- $(date '+%F %T') plugin_start" >>"$B/mvlan.log"
+  # shellcheck disable=SC2086
+  setsid nsenter --net="/run/netns/$(host_ns "$h")" -- "$bin" serve --socket "$B/plugins/mvlan.sock" \
+    --state-dir "$B/state" --log-level debug ${E2E_MVLAN_ARGS:-} >>"$B/mvlan.log" 2>&1 </dev/null &
+  pid=$!
+  st=$(_e2e_starttime "$pid") || st=0
+  _e2e_record pids "$pid $st mvlan-$h"
+  E2E_PLUGIN_PID[$h]=$pid
+  plugin_wait "$h"
+  info "host $h: plugin up (pid $pid)"
+}
+
+# plugin_answers HOST: Plugin.Activate, sent as Docker sends it (POST, Content-Length: 0, no
+# Content-Type), gets an HTTP 2xx reply.
+plugin_answers() {
+  curl -sf -o /dev/null --max-time 2 --unix-socket "$(host_dir "$1")/plugins/mvlan.sock" \
+    --data-binary '' -H 'Content-Type:' -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+    http://mvlan/Plugin.Activate
+}
+
+# plugin_wait HOST: wait (10 s at most) until the plugin answers on its socket.
+plugin_wait() {
+  local h=$1 pid st deadline=$((${EPOCHREALTIME/./} + 10000000))
+  pid=${E2E_PLUGIN_PID[$h]:-}
+  while ((${EPOCHREALTIME/./} < deadline)); do
+    plugin_answers "$h" && return 0
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+      unset "E2E_PLUGIN_PID[$h]"
+      wait "$pid" && st=0 || st=$?
+      fail "plugin on $h exited (status $st) before answering on its socket"
+    fi
+    sleep 0.1
+  done
+  fail "plugin on $h did not answer on $(host_dir "$h")/plugins/mvlan.sock within 10 s"
+}
+
+# plugin_kill HOST [SIGNAL]: kill the plugin (SIGKILL by default) and reap it. The socket file
+# stays, as after a real crash.
+plugin_kill() {
+  local h=$1 sig=${2:-KILL} pid
+  pid=${E2E_PLUGIN_PID[$h]:-}
+  [[ -n $pid ]] || fail "plugin_kill: no plugin running on $h"
+  kill -"$sig" "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "E2E_PLUGIN_PID[$h]"
+  info "host $h: plugin (pid $pid) killed with SIG$sig"
+}
+
+# plugin_restart HOST [BINARY]: SIGKILL the plugin, start it again on the same state.
+plugin_restart() {
+  [[ -z ${E2E_PLUGIN_PID[$1]:-} ]] || plugin_kill "$1" KILL
+  plugin_start "$@"
+}
+
+# plugin_alive HOST: the plugin process is still running.
+plugin_alive() { [[ -n ${E2E_PLUGIN_PID[$1]:-} ]] && kill -0 "${E2E_PLUGIN_PID[$1]}" 2>/dev/null; }
+
+# ---- containers ------------------------------------------------------------------------------
+# ctr_run HOST NAME NETWORK [docker run options...]: a detached busybox container that sleeps
+# (and ends at once on SIGTERM, so that docker stop and engine restarts do not wait 10 s).
+ctr_run() {
+  local h=$1 name=$2 net=$3 out rc=0
+  shift 3
+  out=$(dk "$h" run -d --name "$name" --network "$net" "$@" "$E2E_IMAGE" \
+    sh -c 'trap "exit 0" TERM INT; sleep 1d & wait' 2>&1) || rc=$?
+  ((rc == 0)) || fail "docker run $name on $h (network $net ${*})" "exit status $rc, output:" "$out"
+  info "host $h: container $name running on $net"
+}
+
+# ctr_ip HOST NAME NETWORK: the container's IPv4 address on NETWORK.
+ctr_ip() {
+  dk "$1" inspect --format "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"
+}
+
+# ctr_exec HOST NAME CMD...
+ctr_exec() {
+  local h=$1 n=$2
+  shift 2
+  dk "$h" exec "$n" "$@"
+}
+
+# can_ping HOST NAME IP: NAME reaches IP (3 tries of 1 s: the first ARP exchange may be slow).
+can_ping() {
+  local i
+  for i in 1 2 3; do
+    dk "$1" exec "$2" ping -c 1 -W 1 "$3" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+assert_ping() { # HOST NAME IP
+  can_ping "$@" || fail "$1:$2 pings $3" "expected: an answer" "seen: no answer in 3 tries" \
+    "$(dk "$1" exec "$2" ip -4 addr 2>&1 | tr '\n' ' ')"
+  pass "$1:$2 pings $3"
+}
+assert_no_ping() { # HOST NAME IP
+  ! dk "$1" exec "$2" ping -c 2 -W 1 "$3" >/dev/null 2>&1 ||
+    fail "$1:$2 must not reach $3" "expected: no answer" "seen: answers"
+  pass "$1:$2 does not reach $3"
+}
+
+# ---- cleanup ---------------------------------------------------------------------------------
+_e2e_tail() { # FILE [FILTER-REGEX]: its last (matching) lines, to stderr
+  local lines
+  [[ -s $1 ]] || return 0
+  lines=$(grep -E -- "${2:-.}" "$1" | tail -n "${E2E_TAIL_LINES:-25}") || return 0
+  printf '       ---- last lines of %s%s\n' "$1" "${2:+ (warnings and errors)}" >&2
+  # shellcheck disable=SC2001
+  sed 's/^/       | /' <<<"$lines" >&2
+}
+
+_e2e_on_signal() { # NAME STATUS [WHY]
+  trap '' INT TERM HUP USR1
+  printf '[%s] %s: cleaning up\n' "$(_e2e_stamp)" "${3:-interrupted by SIG$1}" >&2
+  _E2E_FAILED_REPORTED=1
+  exit "$2"
+}
+
+_e2e_on_exit() {
+  local rc=$? h
+  trap - EXIT ERR
+  trap '' INT TERM HUP USR1 # a second Ctrl-C must not abort the cleanup
+  [[ $BASHPID == "$E2E_PID" ]] || exit "$rc"
+  set +e +E
+  if [[ -n ${_E2E_WATCHDOG:-} ]]; then
+    kill -TERM -- "-$_E2E_WATCHDOG" 2>/dev/null
+    wait "$_E2E_WATCHDOG" 2>/dev/null
+  fi
+  if ((rc != 0 && rc != 129 && rc != 130 && rc != 143)); then # failures, deadline included
+    for h in "${E2E_HOSTS[@]}"; do
+      # the engine's info lines are mostly gRPC chatter
+      _e2e_tail "$(host_dir "$h")/dockerd.log" 'level=(warn|warning|error|fatal|panic)|^[^t]'
+      _e2e_tail "$(host_dir "$h")/mvlan.log"
+    done
+  fi
+  _e2e_cleanup_quiet() { [[ -n ${E2E_QUIET_CLEANUP:-} ]] || step "$@"; }
+  _e2e_cleanup_quiet "cleanup"
+  for h in "${E2E_HOSTS[@]}"; do _e2e_engine_stop_begin "$h"; done
+  for h in "${E2E_HOSTS[@]}"; do _e2e_engine_stop_wait "$h"; done
+  for h in "${!E2E_PLUGIN_PID[@]}"; do
+    kill -TERM "${E2E_PLUGIN_PID[$h]}" 2>/dev/null
+    wait "${E2E_PLUGIN_PID[$h]}" 2>/dev/null
+  done
+  if [[ -n ${E2E_KEEP_LOGS:-} && -d $E2E_RUN ]]; then
+    mkdir -p "$E2E_ROOT-logs/${E2E_RUN##*/}"
+    for h in "${E2E_HOSTS[@]}"; do
+      for f in "$(host_dir "$h")"/*.log; do [[ -e $f ]] && cp "$f" "$E2E_ROOT-logs/${E2E_RUN##*/}/$h-${f##*/}"; done
+    done
+    info "logs kept in $E2E_ROOT-logs/${E2E_RUN##*/}"
+  fi
+  _e2e_teardown_run "$E2E_RUN" "$E2E_PID"
+  if ((rc == 0)); then
+    printf '[%s] PASS %s (%ss)\n' "$(_e2e_stamp)" "$E2E_NAME" "$(_e2e_elapsed)" >&2
+  else
+    printf '[%s] FAILED %s (status %s, %ss)\n' "$(_e2e_stamp)" "$E2E_NAME" "$rc" "$(_e2e_elapsed)" >&2
+  fi
+  exit "$rc"
+}
+
+# _e2e_kill_wait PID...: SIGKILL, then wait (5 s at most) until they are gone.
+_e2e_kill_wait() {
+  local p i
+  (($#)) || return 0
+  kill -KILL "$@" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do
+    for p in "$@"; do [[ -e /proc/$p ]] && break; p=; done
+    [[ -z $p ]] && return 0
+    sleep 0.1
+  done
+  echo "e2e cleanup: processes still there after SIGKILL: $*" >&2
+}
+
+# _e2e_teardown_run DIR OWNERPID: forcefully remove what the run in DIR made: its recorded
+# processes, everything inside its cgroups and network namespaces, the cgroup dirs, the
+# namespaces, mounts under DIR, and DIR. Used by the normal cleanup (after the graceful stop) and
+# by the reaper of crashed runs. Touches only names recorded by that run or prefixed with its PID.
+_e2e_teardown_run() {
+  local dir=$1 owner=$2 pfx="mvlan-e2e-$2" pid st name ns cg d pids=() m
+  local -a cgdirs=() nss=()
+  if [[ -f $dir/.state/pids ]]; then
+    while read -r pid st name; do
+      _e2e_alive "$pid" "$st" && pids+=("$pid")
+    done <"$dir/.state/pids"
+  fi
+  # names recorded by the run, plus any with its prefix (a crash between create and record)
+  mapfile -t nss < <({ cat "$dir/.state/netns" 2>/dev/null; ip netns list 2>/dev/null | awk '{print $1}' | grep "^$pfx-"; } | sort -u)
+  for cg in $({ cat "$dir/.state/cgroups" 2>/dev/null; for d in /sys/fs/cgroup/*/"$pfx"-*; do [[ -d $d ]] && echo "/${d##*/}"; done; } | sort -u); do
+    [[ $cg == "/$pfx-"* ]] || continue
+    for d in /sys/fs/cgroup/*"$cg"; do [[ -d $d ]] && cgdirs+=("$d"); done
+  done
+  for d in "${cgdirs[@]}"; do
+    mapfile -t -O "${#pids[@]}" pids < <(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)
+  done
+  for ns in "${nss[@]}"; do
+    [[ $ns == "$pfx-"* ]] || continue
+    mapfile -t -O "${#pids[@]}" pids < <(ip netns pids "$ns" 2>/dev/null)
+  done
+  mapfile -t pids < <(printf '%s\n' "${pids[@]}" | grep -E '^[0-9]+$' | grep -vx "$owner" | sort -u)
+  if ((${#pids[@]})); then
+    [[ -n ${E2E_QUIET_CLEANUP:-} ]] || echo "       cleanup: killing leftover processes ${pids[*]}" >&2
+    _e2e_kill_wait "${pids[@]}"
+  fi
+  for d in "${cgdirs[@]}"; do
+    find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+    [[ -d $d ]] && echo "e2e cleanup: cannot remove cgroup $d" >&2
+  done
+  for ns in "${nss[@]}"; do
+    [[ $ns == "$pfx-"* ]] || continue
+    ip netns del "$ns" 2>/dev/null || [[ ! -e /run/netns/$ns ]] || echo "e2e cleanup: cannot delete netns $ns" >&2
+  done
+  if [[ -d $dir && $dir == "$E2E_ROOT"/* ]]; then
+    # nothing should be mounted under DIR in this mount namespace; if something is, detach it
+    while read -r m; do umount -l "$m" 2>/dev/null; done < <(awk -v d="$dir/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r)
+    rm -rf --one-file-system "$dir" || echo "e2e cleanup: cannot remove $dir" >&2
+  fi
+}
+
+# e2e_reap_stale: tear down runs whose owner is dead (killed by SIGKILL, a ctest timeout...).
+# Called with $E2E_ROOT/.reap.lock held.
+e2e_reap_stale() {
+  local d owner st p
+  for d in "$E2E_ROOT"/*-[0-9]*/; do
+    d=${d%/}
+    [[ -d $d ]] || continue
+    if ! read -r owner st <"$d/.state/owner" 2>/dev/null; then
+      # no owner file (a crash right at the start): judge by the PID in the name alone
+      owner=${d##*-}
+      [[ $owner =~ ^[0-9]+$ && ! -d /proc/$owner ]] || continue
+      st=x
+    fi
+    [[ $owner =~ ^[0-9]+$ ]] || continue
+    _e2e_alive "$owner" "$st" && continue
+    echo "e2e: reaping stale run $d (owner $owner is gone)" >&2
+    _e2e_teardown_run "$d" "$owner"
+  done
+  # namespaces or cgroups of a run whose directory is already gone (crash late in its cleanup)
+  for p in $({ ip netns list 2>/dev/null | awk '{print $1}'; find /sys/fs/cgroup/ -mindepth 2 -maxdepth 2 -name 'mvlan-e2e-*' -printf '%f\n'; } |
+    sed -n 's/^mvlan-e2e-\([0-9]*\)-.*/\1/p' | sort -u); do
+    [[ -d /proc/$p ]] && continue
+    echo "e2e: reaping leftovers of dead run $p" >&2
+    _e2e_teardown_run "$E2E_ROOT/none-$p" "$p"
+  done
+}
+
+_e2e_init

@@ -50,7 +50,8 @@ run: deps $(BUILD)/mvlan
 	$(BUILD)/mvlan serve --socket $(SOCKET)
 
 build-test: test-deps
-	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMVLAN_SANITIZE="address;undefined"
+	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMVLAN_SANITIZE="address;undefined" \
+	  -DMVLAN_RELEASE_BIN=$(abspath $(BUILD))/mvlan
 	cmake --build $(TEST_BUILD) -j$(JOBS)
 
 test: build-test $(BUILD)/mvlan

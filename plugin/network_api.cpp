@@ -63,7 +63,13 @@ json empty(const json&) {
 void add_network_routes(Router& router, NetworkDriver& driver) {
   const auto nd = Interface::NetworkDriver;
   router.add("/NetworkDriver.GetCapabilities", nd, [](const json&) {
-    return json{{"Scope", "local"}, {"ConnectivityScope", "global"}};
+    return json{{"Scope", "local"}, {"ConnectivityScope", "global"}, {"GwAllocChecker", true}};
+  });
+  router.add("/NetworkDriver.GwAllocCheck", nd, [&driver](const json& body) {
+    const json options = optional_object(body, "Options");
+    const auto skip = driver.gateway_skip(string_map(options, "com.docker.network.generic"),
+                                          flag(options, "com.docker.network.internal"));
+    return json{{"SkipIPv4", skip.ipv4}, {"SkipIPv6", skip.ipv6}};
   });
   router.add("/NetworkDriver.CreateNetwork", nd, [&driver](const json& body) {
     driver.create_network(create_network_from(body));

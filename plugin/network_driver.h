@@ -47,6 +47,13 @@ class NetworkDriver {
   NetworkDriver(store::NetworkStore& store, kernel::Kernel& kernel)
       : store_(store), kernel_(kernel) {}
 
+  // Engines >= 28 ask before allocating a gateway: internal and parentless networks need none.
+  // The options are checked here too, so a typo fails before any address is reserved.
+  struct GatewaySkip {
+    bool ipv4 = false;
+    bool ipv6 = false;
+  };
+  GatewaySkip gateway_skip(const std::map<std::string, std::string>& generic, bool internal);
   void create_network(const CreateNetworkRequest& request);
   void delete_network(const std::string& network_id);
   // Returns the MAC mvlan generated, or nothing when Docker gave one (it must not be echoed).

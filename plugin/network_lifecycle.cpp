@@ -47,6 +47,13 @@ void NetworkDriver::create_parent(const store::OwnedParent& parent) {
   }
 }
 
+NetworkDriver::GatewaySkip NetworkDriver::gateway_skip(
+    const std::map<std::string, std::string>& generic, bool internal) {
+  const NetworkOptions options = parse_network_options(generic);
+  const bool none = internal || !options.parent;
+  return {none, none};
+}
+
 void NetworkDriver::create_network(const CreateNetworkRequest& request) {
   check_docker_id("NetworkID", request.network_id);
   const NetworkOptions options = parse_network_options(request.generic);

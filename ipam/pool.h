@@ -47,7 +47,9 @@ struct Pool {
   long long set_id = 0;
 };
 
-enum class GrantKind { Gateway, Reserved, Container };
+// How an address was granted. Docker sends --ip and --aux-address alike (a specific address, no
+// MAC), so "static" covers both; `mvlan status` tells them apart by the endpoints that hold them.
+enum class GrantKind { Gateway, Static, Dynamic };
 const char* name_of(GrantKind kind);
 std::optional<GrantKind> parse_grant_kind(std::string_view text);
 
@@ -60,7 +62,7 @@ struct AddressRequest {
 struct Allocation {
   Address address;
   std::string pool_id;
-  GrantKind kind = GrantKind::Container;
+  GrantKind kind = GrantKind::Dynamic;
   std::string mac;
 };
 
@@ -73,7 +75,7 @@ struct DefaultPool {
 struct PoolStatus {
   Pool pool;
   std::vector<Allocation> allocations;  // ordered by address
-  std::optional<Address> cursor;        // the set's last dynamic grant
+  std::optional<Address> cursor;        // the last dynamic grant in this pool's range
   u128 dynamic_capacity = 0;
 };
 

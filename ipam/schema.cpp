@@ -8,9 +8,17 @@ const std::vector<const char*>& migrations() {
       R"sql(
       CREATE TABLE address_sets (
         id     INTEGER PRIMARY KEY,
-        space  TEXT NOT NULL,
-        cursor BLOB                     -- last dynamic grant; round-robin continues after it
+        space  TEXT NOT NULL
       );
+      -- The last dynamic grant per address set and dynamic range: round-robin continues after
+      -- it. Networks sharing a subnet with different ip-ranges each keep their own cycle.
+      CREATE TABLE cursors (
+        set_id INTEGER NOT NULL,
+        lo     BLOB NOT NULL,
+        hi     BLOB NOT NULL,
+        last   BLOB NOT NULL,
+        PRIMARY KEY (set_id, lo, hi)
+      ) WITHOUT ROWID;
       CREATE TABLE pools (
         id         TEXT PRIMARY KEY,
         space      TEXT NOT NULL,
@@ -28,7 +36,7 @@ const std::vector<const char*>& migrations() {
         set_id     INTEGER NOT NULL,
         address    BLOB NOT NULL,
         pool_id    TEXT NOT NULL,
-        kind       TEXT NOT NULL,      -- gateway | reserved | container
+        kind       TEXT NOT NULL,      -- gateway | static | dynamic
         mac        TEXT NOT NULL DEFAULT '',
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
         PRIMARY KEY (set_id, address)

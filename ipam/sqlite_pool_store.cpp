@@ -87,15 +87,27 @@ std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const
   bind_bytes(s, 2, a.bytes());
   if (!s.executeStep()) return std::nullopt;
   return Allocation{a, s.getColumn(0).getString(),
-                    parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Container),
+                    parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
                     s.getColumn(2).getString()};
 }
 
-std::optional<Address> SqlitePoolStore::cursor(long long set_id) {
-  auto& s = db_.statement("SELECT cursor FROM address_sets WHERE id = ?");
+std::optional<Address> SqlitePoolStore::cursor(long long set_id, const Bounds& bounds) {
+  auto& s = db_.statement("SELECT last FROM cursors WHERE set_id = ? AND lo = ? AND hi = ?");
   s.bind(1, static_cast<int64_t>(set_id));
-  if (!s.executeStep() || s.getColumn(0).isNull()) return std::nullopt;
+  bind_bytes(s, 2, bounds.lo.bytes());
+  bind_bytes(s, 3, bounds.hi.bytes());
+  if (!s.executeStep()) return std::nullopt;
   return Address::from_bytes(column_bytes(s.getColumn(0)));
+}
+
+void SqlitePoolStore::set_cursor(long long set_id, const Bounds& bounds, const Address& last) {
+  auto& s =
+      db_.statement("INSERT OR REPLACE INTO cursors (set_id, lo, hi, last) VALUES (?, ?, ?, ?)");
+  s.bind(1, static_cast<int64_t>(set_id));
+  bind_bytes(s, 2, bounds.lo.bytes());
+  bind_bytes(s, 3, bounds.hi.bytes());
+  bind_bytes(s, 4, last.bytes());
+  s.exec();
 }
 
 void SqlitePoolStore::take(const Pool& pool, const Address& a, GrantKind kind,
@@ -197,7 +209,8 @@ long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
   for (long long other : set_ids) {
     if (other == into) continue;
     for (const char* sql : {"UPDATE pools SET set_id = ? WHERE set_id = ?",
-                            "UPDATE allocations SET set_id = ? WHERE set_id = ?"}) {
+                            "UPDATE allocations SET set_id = ? WHERE set_id = ?",
+                            "UPDATE OR REPLACE cursors SET set_id = ? WHERE set_id = ?"}) {
       auto& s = db_.statement(sql);
       s.bind(1, static_cast<int64_t>(into));
       s.bind(2, static_cast<int64_t>(other));
@@ -311,7 +324,7 @@ bool SqlitePoolStore::release_pool(const std::string& pool_id) {
     } else {
       for (const char* sql :
            {"DELETE FROM taken_runs WHERE set_id = ?", "DELETE FROM allocations WHERE set_id = ?",
-            "DELETE FROM address_sets WHERE id = ?"}) {
+            "DELETE FROM cursors WHERE set_id = ?", "DELETE FROM address_sets WHERE id = ?"}) {
         auto& s = db_.statement(sql);
         s.bind(1, static_cast<int64_t>(pool->set_id));
         s.exec();
@@ -331,7 +344,7 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
     auto runs = [&](const Address& x) { return run_at_or_before(pool->set_id, x); };
 
     Address granted;
-    GrantKind kind = request.gateway ? GrantKind::Gateway : GrantKind::Container;
+    GrantKind kind = request.gateway ? GrantKind::Gateway : GrantKind::Dynamic;
     if (request.address) {
       const Address& a = *request.address;
       if (a.family() != pool->subnet.family()) {
@@ -346,14 +359,15 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
         throw invalid("Address " + a.str() + " is " + *why + " and is never granted");
       }
       if (auto held = allocation_at(pool->set_id, a)) {
-        std::string holder = std::string(name_of(held->kind)) + " address";
+        std::string holder = held->kind == GrantKind::Gateway
+                                 ? std::string("the gateway")
+                                 : std::string("a ") + name_of(held->kind) + " address";
         if (!held->mac.empty()) holder += " of the endpoint with MAC " + held->mac;
         if (held->pool_id != pool->id) holder += ", through pool " + held->pool_id;
         throw conflict("Address " + a.str() + " is already in use in " + describe(*pool) +
                        " (held as " + holder + ")");
       }
-      // A specific address without an endpoint MAC is an --aux-address: kept out for good.
-      if (!request.gateway && request.mac.empty()) kind = GrantKind::Reserved;
+      if (!request.gateway) kind = GrantKind::Static;
       granted = a;
     } else if (request.gateway) {
       auto a = pick_gateway(runs, *pool);
@@ -364,17 +378,14 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
     } else {
       auto bounds = dynamic_bounds(*pool);
       std::optional<Address> a;
-      if (bounds) a = pick_dynamic(runs, *bounds, cursor(pool->set_id), pool->order);
+      if (bounds) a = pick_dynamic(runs, *bounds, cursor(pool->set_id, *bounds), pool->order);
       if (!a) {
         throw Error(ErrorKind::Exhausted, "no free address left in " + describe(*pool) + ": all " +
                                               to_string(capacity(bounds)) +
                                               " usable addresses are in use");
       }
       granted = *a;
-      auto& up = db_.statement("UPDATE address_sets SET cursor = ? WHERE id = ?");
-      bind_bytes(up, 1, granted.bytes());
-      up.bind(2, static_cast<int64_t>(pool->set_id));
-      up.exec();
+      set_cursor(pool->set_id, *bounds, granted);
     }
     take(*pool, granted, kind, request.mac);
     return Cidr{granted, pool->subnet.length()};
@@ -420,11 +431,12 @@ std::vector<PoolStatus> SqlitePoolStore::status() {
       while (s.executeStep()) {
         ps.allocations.push_back(
             Allocation{address_from(s.getColumn(0)), ps.pool.id,
-                       parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Container),
+                       parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
                        s.getColumn(2).getString()});
       }
-      ps.cursor = cursor(ps.pool.set_id);
-      ps.dynamic_capacity = capacity(dynamic_bounds(ps.pool));
+      const auto bounds = dynamic_bounds(ps.pool);
+      if (bounds) ps.cursor = cursor(ps.pool.set_id, *bounds);
+      ps.dynamic_capacity = capacity(bounds);
     }
     return out;
   });

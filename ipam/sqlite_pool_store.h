@@ -24,7 +24,8 @@ class SqlitePoolStore final : public PoolStore {
   std::vector<Pool> overlapping(const std::string& space, const Prefix& subnet);
   std::optional<Run> run_at_or_before(long long set_id, const Address& x);
   std::optional<Allocation> allocation_at(long long set_id, const Address& a);
-  std::optional<Address> cursor(long long set_id);
+  std::optional<Address> cursor(long long set_id, const Bounds& bounds);
+  void set_cursor(long long set_id, const Bounds& bounds, const Address& last);
   void take(const Pool& pool, const Address& a, GrantKind kind, const std::string& mac);
   void give_back(long long set_id, const Address& a);
   void rebuild_runs(long long set_id);

@@ -16,18 +16,18 @@ const char* name_of(GrantKind kind) {
   switch (kind) {
     case GrantKind::Gateway:
       return "gateway";
-    case GrantKind::Reserved:
-      return "reserved";
-    case GrantKind::Container:
-      return "container";
+    case GrantKind::Static:
+      return "static";
+    case GrantKind::Dynamic:
+      return "dynamic";
   }
-  return "container";
+  return "dynamic";
 }
 
 std::optional<GrantKind> parse_grant_kind(std::string_view text) {
   if (text == "gateway") return GrantKind::Gateway;
-  if (text == "reserved") return GrantKind::Reserved;
-  if (text == "container") return GrantKind::Container;
+  if (text == "static") return GrantKind::Static;
+  if (text == "dynamic") return GrantKind::Dynamic;
   return std::nullopt;
 }
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iomanip>
+#include <set>
 
 #include "ipam/database.h"
 #include "ipam/network_store.h"
@@ -12,10 +13,33 @@
 namespace mvlan::plugin {
 namespace {
 
-json to_json(const ipam::PoolStatus& s) {
+// What an address is for: a static grant is a container's (--ip) when an endpoint holds it or it
+// came with an endpoint MAC, else an --aux-address kept out of allocation.
+using EndpointAddresses = std::set<std::string>;
+
+const char* use_of(const ipam::Allocation& a, const EndpointAddresses& held) {
+  if (a.kind == ipam::GrantKind::Gateway) return "gateway";
+  if (a.kind == ipam::GrantKind::Static && a.mac.empty() && !held.count(a.address.str())) {
+    return "reserved";
+  }
+  return "container";
+}
+
+EndpointAddresses endpoint_addresses(const std::vector<store::EndpointRecord>& endpoints) {
+  EndpointAddresses out;
+  for (const auto& e : endpoints) {
+    for (const auto& cidr : {e.address4, e.address6}) {
+      if (auto c = ipam::Cidr::parse(cidr)) out.insert(c->address.str());
+    }
+  }
+  return out;
+}
+
+json to_json(const ipam::PoolStatus& s, const EndpointAddresses& held) {
   json allocations = json::array();
   for (const auto& a : s.allocations) {
-    json entry{{"Address", a.address.str()}, {"Kind", ipam::name_of(a.kind)}};
+    json entry{
+        {"Address", a.address.str()}, {"Kind", use_of(a, held)}, {"Grant", ipam::name_of(a.kind)}};
     if (!a.mac.empty()) entry["MacAddress"] = a.mac;
     allocations.push_back(entry);
   }
@@ -65,7 +89,8 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
   }
 }
 
-void print_text(const std::vector<ipam::PoolStatus>& pools, std::ostream& out) {
+void print_text(const std::vector<ipam::PoolStatus>& pools, const EndpointAddresses& held,
+                std::ostream& out) {
   if (pools.empty()) {
     out << "no pools\n";
     return;
@@ -80,7 +105,7 @@ void print_text(const std::vector<ipam::PoolStatus>& pools, std::ostream& out) {
         << (s.cursor ? s.cursor->str() : "-") << "\n";
     for (const auto& a : s.allocations) {
       out << "    " << std::left << std::setw(40) << a.address.str() << std::setw(10)
-          << ipam::name_of(a.kind) << a.mac << "\n";
+          << use_of(a, held) << a.mac << "\n";
     }
   }
 }
@@ -101,13 +126,14 @@ int print_status(const StatusOptions& options, std::ostream& out) {
     store::NetworkStore network_store(db);
     const auto networks = network_store.networks();
     const auto endpoints = network_store.endpoints();
+    const auto held = endpoint_addresses(endpoints);
     if (options.json) {
       json doc{{"Pools", json::array()}, {"Networks", json::array()}};
-      for (const auto& s : all) doc["Pools"].push_back(to_json(s));
+      for (const auto& s : all) doc["Pools"].push_back(to_json(s, held));
       for (const auto& n : networks) doc["Networks"].push_back(to_json(n, endpoints));
       out << doc.dump(2) << "\n";
     } else {
-      print_text(all, out);
+      print_text(all, held, out);
       print_networks(networks, endpoints, network_store.owned_parents(), out);
     }
     return 0;

@@ -6,8 +6,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -18,6 +20,7 @@ namespace mvlan::plugin {
 namespace {
 
 constexpr const char* kContentType = "application/vnd.docker.plugins.v1+json";
+constexpr int kBacklog = 512;
 
 // A worker per concurrent connection, created on demand up to a cap and kept for reuse: a fixed
 // pool would let N idle keep-alive connections block the (N+1)th caller.
@@ -28,7 +31,9 @@ class GrowingPool final : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override {
     std::unique_lock lock(mutex_);
     jobs_.push_back(std::move(fn));
-    if (idle_ == 0 && workers_.size() < max_workers_) {
+    // Woken workers still count as idle until they take a job: compare with the queue, or a
+    // burst of connections would all wait for one worker.
+    if (jobs_.size() > idle_ && workers_.size() < max_workers_) {
       workers_.emplace_back([this] { work(); });
     } else {
       ready_.notify_one();
@@ -71,6 +76,13 @@ class GrowingPool final : public httplib::TaskQueue {
 
 }  // namespace
 
+// httplib listens with a backlog of 5: a burst of Docker's goroutines dialling at once would be
+// refused. Linux lets listen() be called again on a listening socket to raise it.
+class PluginHttpServer final : public httplib::Server {
+ public:
+  void widen_backlog(int backlog) { ::listen(svr_sock_, backlog); }
+};
+
 bool socket_answers(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path) return false;
@@ -108,7 +120,7 @@ void UnixServer::start() {
     ::unlink(path_.c_str());  // stale: left by a process that died
   }
 
-  http_ = std::make_unique<httplib::Server>();
+  http_ = std::make_unique<PluginHttpServer>();
   auto& http = *http_;
   const size_t max_workers = limits_.max_workers;
   http.new_task_queue = [max_workers] { return new GrowingPool(max_workers); };
@@ -117,7 +129,7 @@ void UnixServer::start() {
   http.set_read_timeout(limits_.read_timeout_seconds, 0);
   http.set_write_timeout(limits_.read_timeout_seconds, 0);
   http.set_keep_alive_timeout(limits_.keep_alive_seconds);
-  http.set_keep_alive_max_count(1000);
+  http.set_keep_alive_max_count(1000000);  // Docker keeps one connection for a long time
 
   http.Post(R"(/[A-Za-z0-9_.]*)", [this](const httplib::Request& req, httplib::Response& res) {
     const Reply reply = router_.dispatch(req.path, req.body);
@@ -157,13 +169,50 @@ void UnixServer::start() {
                              " (does its directory exist and is it writable?)");
   }
   ::chmod(path_.c_str(), 0600);
-  thread_ = std::thread([&http] { http.listen_after_bind(); });
+  http_->widen_backlog(kBacklog);
+  served_all_ = false;
+  thread_ = std::thread([this, &http] {
+    http.listen_after_bind();  // returns once every worker has finished
+    served_all_ = true;
+  });
   log::info("listening on " + path_);
+}
+
+// Idle keep-alive connections would hold shutdown for the keep-alive timeout. Closing their read
+// side ends them at once, while a request already read still gets its answer written.
+void UnixServer::end_idle_connections() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (...) {
+      continue;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_un local{};
+    socklen_t len = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
+    if (local.sun_family != AF_UNIX || path_ != local.sun_path) continue;
+    int listening = 0;
+    socklen_t optlen = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) != 0 || listening)
+      continue;
+    ::shutdown(fd, SHUT_RD);
+  }
 }
 
 void UnixServer::stop() {
   if (!http_) return;
   http_->stop();
+  // A grace period lets requests in flight (even half-sent ones) finish; then idle keep-alive
+  // connections are ended rather than waited for.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!served_all_ && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!served_all_) end_idle_connections();
   if (thread_.joinable()) thread_.join();
   http_.reset();
   ::unlink(path_.c_str());

@@ -2,14 +2,15 @@
 // Docker's plugin transport: HTTP/1.1 on a Unix socket (mode 0600, never TCP). Workers grow with
 // the number of open connections, so idle keep-alive connections never starve a new one.
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "plugin/router.h"
 
-namespace httplib {
-class Server;
+namespace mvlan::plugin {
+class PluginHttpServer;
 }
 
 namespace mvlan::plugin {
@@ -33,11 +34,14 @@ class UnixServer {
   void stop();
 
  private:
+  void end_idle_connections();
+
   std::string path_;
   const Router& router_;
   ServerLimits limits_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<PluginHttpServer> http_;
   std::thread thread_;
+  std::atomic<bool> served_all_{false};
 };
 
 // True when something accepts connections on the Unix socket at `path`.

@@ -99,8 +99,27 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   ensure_parent(network);
   // A link of this name in the host namespace is left over from an interrupted Join.
   if (kernel_.delete_link(endpoint->link)) log::info("replaced stale link " + endpoint->link);
-  kernel_.create_macvlan(network.parent, endpoint->link, *parse_mode(network.mode),
-                         *parse_mac(endpoint->mac), network.mtu);
+  try {
+    kernel_.create_macvlan(network.parent, endpoint->link, *parse_mode(network.mode),
+                           *parse_mac(endpoint->mac), network.mtu);
+  } catch (const kernel::KernelError& e) {
+    // A passthru parent's one macvlan sits inside a container, where the kernel layer cannot see
+    // it to explain the kernel's EINVAL: the store knows who holds it.
+    if (network.mode != "passthru" || e.code != -7) throw;
+    std::string others;
+    for (const auto& other : store_.endpoints()) {
+      if (other.network_id == network.id && other.id != endpoint_id) {
+        others += (others.empty() ? "" : ", ") + short_id(other.id);
+      }
+    }
+    throw kernel::KernelError("network " + short_id(network.id) + " is in passthru mode and " +
+                                  "already has its one container (endpoint " +
+                                  (others.empty() ? std::string("unknown") : others) +
+                                  "); passthru gives the whole parent " + network.parent +
+                                  " to a single container: stop that one first, or use bridge "
+                                  "mode for several",
+                              e.code);
+  }
   log::info("endpoint " + short_id(endpoint_id) + " joined: link " + endpoint->link + " on " +
             network.parent);
   JoinAnswer answer;

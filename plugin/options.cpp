@@ -46,7 +46,8 @@ Environment process_environment() {
   for (char** e = environ; e && *e; ++e) {
     const std::string entry(*e);
     const auto eq = entry.find('=');
-    if (eq != std::string::npos && entry.rfind("MVLAN_", 0) == 0) {
+    if (eq != std::string::npos &&
+        (entry.rfind("MVLAN_", 0) == 0 || entry.rfind("LOG_LEVEL=", 0) == 0)) {
       env[entry.substr(0, eq)] = entry.substr(eq + 1);
     }
   }
@@ -58,8 +59,16 @@ ServeOptions parse_serve(const std::vector<std::string>& args, const Environment
   o.socket = env_or(env, "MVLAN_SOCKET", o.socket);
   o.state_dir = env_or(env, "MVLAN_STATE_DIR", o.state_dir);
   o.default_pools = env_or(env, "MVLAN_DEFAULT_POOLS", ipam::kDefaultPools);
-  std::string level = env_or(env, "MVLAN_LOG_LEVEL", "info");
-  std::string level_source = env.count("MVLAN_LOG_LEVEL") ? "MVLAN_LOG_LEVEL" : "default";
+  // --log-level, else MVLAN_LOG_LEVEL, else LOG_LEVEL (the managed plugin's settable name).
+  std::string level = "info";
+  std::string level_source = "default";
+  for (const char* name : {"LOG_LEVEL", "MVLAN_LOG_LEVEL"}) {
+    const std::string v = env_or(env, name, "");
+    if (!v.empty()) {
+      level = v;
+      level_source = name;
+    }
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     std::string v;
     if (take_value(args, i, "--socket", v)) {

@@ -316,3 +316,19 @@ TEST_CASE("unknown networks and endpoints, and ids that are not Docker ids, are 
              Catch::Contains("not a Docker id"));
   CHECK_NOTHROW(f.driver->delete_network(kNet2));  // idempotent
 }
+
+TEST_CASE("engines that ask are told internal and parentless networks need no gateway, and "
+          "typos fail before any address is reserved",
+          "[driver]") {
+  Fixture f;
+  auto skip = f.driver->gateway_skip({{"parent", "eth1"}}, false);
+  CHECK_FALSE(skip.ipv4);
+  CHECK_FALSE(skip.ipv6);
+  skip = f.driver->gateway_skip({{"parent", "eth1"}}, true);
+  CHECK(skip.ipv4);
+  CHECK(skip.ipv6);
+  skip = f.driver->gateway_skip({}, false);
+  CHECK(skip.ipv4);
+  CHECK_THAT(refusal([&] { f.driver->gateway_skip({{"parnet", "eth1"}}, false); }),
+             Catch::Contains("did you mean parent?"));
+}

@@ -122,7 +122,7 @@ std::string Daemon::log() const {
 std::string dump_state(const std::string& state_dir) {
   SQLite::Database db(state_dir + "/mvlan.db", SQLite::OPEN_READONLY);
   std::string out;
-  for (const char* table : {"address_sets", "pools", "allocations", "taken_runs"}) {
+  for (const char* table : {"address_sets", "cursors", "pools", "allocations", "taken_runs"}) {
     SQLite::Statement s(db, std::string("SELECT * FROM ") + table + " ORDER BY 1, 2");
     out += std::string("[") + table + "]\n";
     while (s.executeStep()) {

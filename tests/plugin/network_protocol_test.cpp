@@ -1,0 +1,161 @@
+// The NetworkDriver over the wire, against the real binary and the real kernel: each test case
+// enters a fresh network namespace (the daemon inherits it), so links are seen appearing and
+// disappearing without touching the host.
+
+#include <sched.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <system_error>
+
+#include "netlink/libnl_kernel.h"
+#include "tests/support/daemon.h"
+
+using namespace mvlan;
+using mvlan::test::Daemon;
+using mvlan::test::json;
+
+namespace {
+
+const std::string kNet = "dd884eff7552ed298b061a016836dcba0cf0383a87432ce88b41be817f47685d";
+const std::string kEp = "60d9877deda382f7e23595cd12421c3b1e646cccdb34a95ce0d54f7d8361f382";
+const std::string kEp2 = "186048c5dbd0dc2ae5343b39705c208bcfda9d6cb5c194954118d742d76546ad";
+
+struct Lab {
+  Lab() {
+    if (::unshare(CLONE_NEWNET) != 0) throw std::system_error(errno, std::generic_category(), "unshare");
+    nl = std::make_unique<kernel::Netlink>();
+    nl->create_veth_pair("w1", "w1p");
+    nl->set_up("w1");
+    nl->set_up("w1p");
+    daemon.start();
+  }
+  std::unique_ptr<kernel::Netlink> nl;
+  Daemon daemon;
+
+  json call(const std::string& path, const json& body, int expect_status = 200) {
+    auto a = daemon.post(path, body);
+    INFO(path << " -> " << a.status << " " << a.body);
+    REQUIRE(a.status == expect_status);
+    return a.parsed();
+  }
+  std::string pool(const char* subnet, const char* range = "") {
+    return call("/IpamDriver.RequestPool",
+                {{"AddressSpace", "LocalDefault"}, {"Pool", subnet}, {"SubPool", range},
+                 {"Options", json::object()}, {"V6", false}})["PoolID"];
+  }
+  json create_network(const std::string& id, const json& generic, int expect = 200) {
+    return call("/NetworkDriver.CreateNetwork",
+                {{"NetworkID", id},
+                 {"Options", {{"com.docker.network.enable_ipv6", false},
+                              {"com.docker.network.generic", generic}}},
+                 {"IPv4Data", json::array({{{"AddressSpace", "LocalDefault"},
+                                            {"Gateway", "198.51.100.1/24"},
+                                            {"Pool", "198.51.100.0/24"}}})},
+                 {"IPv6Data", json::array()}},
+                expect);
+  }
+  json ids(const std::string& ep) const { return {{"NetworkID", kNet}, {"EndpointID", ep}}; }
+};
+
+}  // namespace
+
+TEST_CASE("docker run's sequence makes a macvlan link on the parent and docker stop's removes it",
+          "[netns]") {
+  Lab lab;
+  const std::string pool_id = lab.pool("198.51.100.0/24", "198.51.100.64/26");
+  lab.call("/IpamDriver.RequestAddress", {{"PoolID", pool_id}, {"Address", "198.51.100.1"},
+                                          {"Options", {{"RequestAddressType", "com.docker.network.gateway"}}}});
+  lab.create_network(kNet, {{"parent", "w1"}, {"macvlan_mode", "bridge"}});
+
+  auto granted = lab.call("/IpamDriver.RequestAddress",
+                          {{"PoolID", pool_id}, {"Address", ""},
+                           {"Options", {{"com.docker.network.endpoint.macaddress", "02:42:b6:de:6a:26"}}}});
+  CHECK(granted["Address"] == "198.51.100.64/24");
+  auto created = lab.call("/NetworkDriver.CreateEndpoint",
+                          {{"NetworkID", kNet}, {"EndpointID", kEp},
+                           {"Interface", {{"Address", "198.51.100.64/24"}, {"AddressIPv6", ""},
+                                          {"MacAddress", "02:42:b6:de:6a:26"}}},
+                           {"Options", json::object()}});
+  CHECK(created == json::object());  // Docker's MAC is never echoed
+  auto joined = lab.call("/NetworkDriver.Join", {{"NetworkID", kNet}, {"EndpointID", kEp},
+                                                  {"SandboxKey", "/var/run/docker/netns/x"},
+                                                  {"Options", json::object()}});
+  const std::string link = joined["InterfaceName"]["SrcName"];
+  CHECK(joined["InterfaceName"]["DstPrefix"] == "eth");
+  CHECK(joined["Gateway"] == "198.51.100.1");
+  CHECK(joined["DisableGatewayService"] == true);
+  auto made = lab.nl->find_link(link);
+  REQUIRE(made);
+  CHECK(made->kind == "macvlan");
+  CHECK(made->parent_index == lab.nl->find_link("w1")->index);
+  CHECK(made->macvlan_mode == kernel::MacvlanMode::Bridge);
+  lab.call("/NetworkDriver.ProgramExternalConnectivity", lab.ids(kEp));
+  CHECK(lab.call("/NetworkDriver.EndpointOperInfo", lab.ids(kEp)) == json{{"Value", json::object()}});
+
+  lab.call("/NetworkDriver.RevokeExternalConnectivity", lab.ids(kEp));
+  lab.call("/NetworkDriver.Leave", lab.ids(kEp));
+  CHECK_FALSE(lab.nl->find_link(link));
+  lab.call("/NetworkDriver.DeleteEndpoint", lab.ids(kEp));
+  lab.call("/IpamDriver.ReleaseAddress", {{"PoolID", pool_id}, {"Address", "198.51.100.64"}});
+  lab.call("/IpamDriver.ReleasePool", {{"PoolID", pool_id}});
+  lab.call("/NetworkDriver.DeleteNetwork", {{"NetworkID", kNet}});
+  CHECK(lab.nl->find_link("w1"));  // the user's parent stays
+}
+
+TEST_CASE("an endpoint without a MAC gets a generated one, and the link carries it", "[netns]") {
+  Lab lab;
+  lab.create_network(kNet, {{"parent", "w1"}});
+  auto created = lab.call("/NetworkDriver.CreateEndpoint",
+                          {{"NetworkID", kNet}, {"EndpointID", kEp},
+                           {"Interface", {{"Address", "198.51.100.9/24"}, {"MacAddress", ""}}}});
+  const std::string mac = created["Interface"]["MacAddress"];
+  auto joined = lab.call("/NetworkDriver.Join", lab.ids(kEp));
+  auto link = lab.nl->find_link(joined["InterfaceName"]["SrcName"]);
+  REQUIRE(link);
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", link->mac[0], link->mac[1],
+                link->mac[2], link->mac[3], link->mac[4], link->mac[5]);
+  CHECK(mac == buf);
+}
+
+TEST_CASE("a VLAN parent on this host kernel fails with the 8021q message and stores nothing",
+          "[netns][hostkernel]") {
+  Lab lab;
+  auto refused = lab.create_network(kNet, {{"parent", "w1.100"}}, 500);
+  CHECK_THAT(refused["Err"].get<std::string>(), Catch::Contains("8021q") && Catch::Contains("modprobe"));
+  // Nothing was stored: an endpoint on it is refused as unknown.
+  auto a = lab.daemon.post("/NetworkDriver.CreateEndpoint",
+                           json{{"NetworkID", kNet}, {"EndpointID", kEp}, {"Interface", json::object()}});
+  CHECK(a.status == 404);
+}
+
+TEST_CASE("a second macvlan on a passthru network's parent fails with a clear error", "[netns]") {
+  Lab lab;
+  lab.create_network(kNet, {{"parent", "w1"}, {"macvlan_mode", "passthru"}});
+  for (const auto& ep : {kEp, kEp2}) {
+    lab.call("/NetworkDriver.CreateEndpoint",
+             {{"NetworkID", kNet}, {"EndpointID", ep}, {"Interface", json::object()}});
+  }
+  lab.call("/NetworkDriver.Join", lab.ids(kEp));
+  auto second = lab.daemon.post("/NetworkDriver.Join", lab.ids(kEp2));
+  CHECK(second.status == 500);
+  CHECK_THAT(second.parsed()["Err"].get<std::string>(), Catch::Contains("passthru"));
+}
+
+TEST_CASE("a link left by a Join that Docker never finished is removed when mvlan restarts",
+          "[netns]") {
+  Lab lab;
+  lab.create_network(kNet, {{"parent", "w1"}});
+  lab.call("/NetworkDriver.CreateEndpoint",
+           {{"NetworkID", kNet}, {"EndpointID", kEp}, {"Interface", json::object()}});
+  const std::string link = lab.call("/NetworkDriver.Join", lab.ids(kEp))["InterfaceName"]["SrcName"];
+  REQUIRE(lab.nl->find_link(link));
+  lab.daemon.signal(SIGKILL);
+  lab.daemon.wait();
+  lab.daemon.start();
+  CHECK_FALSE(lab.nl->find_link(link));
+  // ... and the network still works from the database alone.
+  const std::string again = lab.call("/NetworkDriver.Join", lab.ids(kEp))["InterfaceName"]["SrcName"];
+  CHECK(lab.nl->find_link(again));
+}

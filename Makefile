@@ -61,3 +61,66 @@ clean:
 	rm -rf $(BUILD)
 
 FORCE:
+
+# ---- packaging: the managed plugin (`make plugin`) and the legacy daemon (`make install`) -------
+# make plugin [DOCKER="docker -H unix:///..."] [PLUGIN=mvlan:latest]
+#   builds $(PLUGIN_DIR) = config.json + rootfs/ (the top-level rootfs/ skeleton, the stripped
+#   release binary as /usr/sbin/mvlan, the shared libraries ldd names and the dynamic loader, and
+#   the empty dirs /run/docker/plugins (socket), /var/lib/mvlan (the propagatedMount: state) and
+#   /tmp (SQLite's temporary files); no shell, nothing else),
+#   then, when DOCKER is given, replaces $(PLUGIN) in that engine with it (docker plugin create;
+#   an old plugin of that name is removed first, which Docker refuses while networks use it).
+# make plugin-dir MVLAN_BIN=PATH PLUGIN_DIR=DIR
+#   the same directory from any binary, without building (the e2e suite uses it).
+# make install [PREFIX=/usr/local] [DESTDIR=]
+#   the binary in $(SBINDIR), the systemd unit mvlan.service in $(UNITDIR) (not enabled, not
+#   started; ordered before docker.service) and the state directory /var/lib/mvlan (0700).
+PLUGIN      ?= mvlan:latest
+PLUGIN_DIR  ?= $(BUILD)/plugin
+MVLAN_BIN   ?= $(BUILD)/mvlan
+DOCKER      ?=
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+UNITDIR     ?= /etc/systemd/system
+DESTDIR     ?=
+
+.PHONY: plugin plugin-dir install
+
+plugin: $(BUILD)/mvlan
+	@$(MAKE) --no-print-directory plugin-dir MVLAN_BIN=$(BUILD)/mvlan PLUGIN_DIR=$(PLUGIN_DIR)
+ifneq ($(strip $(DOCKER)),)
+	@if $(DOCKER) plugin inspect $(PLUGIN) >/dev/null 2>&1; then \
+	  echo "replacing plugin $(PLUGIN)"; \
+	  $(DOCKER) plugin disable $(PLUGIN) >/dev/null 2>&1 || true; \
+	  $(DOCKER) plugin rm $(PLUGIN); \
+	fi
+	$(DOCKER) plugin create $(PLUGIN) $(PLUGIN_DIR)
+	@echo "created $(PLUGIN); next: $(DOCKER) plugin enable $(PLUGIN)"
+endif
+
+plugin-dir:
+	@set -eu; bin='$(MVLAN_BIN)'; dir='$(PLUGIN_DIR)'; \
+	[ -n "$$dir" ] && [ "$$dir" != / ] || { echo "plugin-dir: bad PLUGIN_DIR '$$dir'" >&2; exit 1; }; \
+	[ -x "$$bin" ] || { echo "plugin-dir: no executable '$$bin' (make, or MVLAN_BIN=PATH)" >&2; exit 1; }; \
+	libs=$$(ldd "$$bin") || { echo "plugin-dir: ldd $$bin failed (a static or foreign binary?)" >&2; exit 1; }; \
+	if echo "$$libs" | grep -q 'not found'; then echo "plugin-dir: $$bin lacks libraries:" >&2; \
+	  echo "$$libs" | grep 'not found' >&2; exit 1; fi; \
+	rm -rf "$$dir"; mkdir -p "$$dir/rootfs/usr/sbin"; \
+	cp -R rootfs/. "$$dir/rootfs/"; find "$$dir/rootfs" -name .gitkeep -delete; \
+	mkdir -p "$$dir/rootfs/run/docker/plugins" "$$dir/rootfs/var/lib/mvlan" "$$dir/rootfs/tmp"; \
+	strip -o "$$dir/rootfs/usr/sbin/mvlan" "$$bin"; chmod 0755 "$$dir/rootfs/usr/sbin/mvlan"; \
+	for f in $$(echo "$$libs" | awk '{ for (i = 1; i <= NF; i++) if ($$i ~ /^\//) print $$i }'); do \
+	  cp -L --parents "$$f" "$$dir/rootfs/"; \
+	done; \
+	chmod 0700 "$$dir/rootfs/var/lib/mvlan"; chmod 1777 "$$dir/rootfs/tmp"; \
+	cp config.json "$$dir/config.json"; \
+	echo "plugin directory $$dir: $$(du -sh "$$dir/rootfs" | cut -f1), $$(find "$$dir/rootfs" -type f | wc -l) files"
+
+install: $(BUILD)/mvlan
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/mvlan $(DESTDIR)$(SBINDIR)/mvlan
+	sed 's|^ExecStart=/usr/local/sbin/mvlan |ExecStart=$(SBINDIR)/mvlan |' mvlan.service \
+	  >$(DESTDIR)$(UNITDIR)/mvlan.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mvlan.service
+	install -d -m 0700 $(DESTDIR)/var/lib/mvlan
+	@echo "installed; to use it: systemctl daemon-reload && systemctl enable --now mvlan (then restart docker)"

@@ -683,3 +683,191 @@ e2e_reap_stale() {
 }
 
 _e2e_init
+
+# ---- helpers for the scenarios (appended) ----------------------------------------------------
+# mvlan_status HOST [--json]: `mvlan status` on the state directory of HOST's plugin (it reads the
+# database only, and is safe while the plugin runs).
+mvlan_status() {
+  local h=$1
+  shift
+  "$MVLAN_BIN" status --state-dir "$(host_dir "$h")/state" "$@"
+}
+
+# json_flat: read JSON as printed by `mvlan status --json` or `docker inspect` (one value per
+# line, indented) on stdin; print one `path=value` line per scalar, path components joined by
+# '.', array elements numbered from 0: `Pools.0.Allocations.1.Address=192.0.2.2`. Strings are
+# printed without their quotes (escapes are left as they are). No jq needed.
+json_flat() {
+  awk '
+    function path(k,   p, i) { p = ""; for (i = 2; i <= d; i++) p = p name[i] "."; return p k }
+    {
+      s = $0; sub(/^[ \t]+/, "", s); sub(/[ \t]*,?[ \t]*$/, "", s)
+      if (s == "") next
+      if (s ~ /^[\]}]$/) { d--; next }
+      k = ""
+      if (match(s, /^"([^"\\]|\\.)*"[ \t]*:[ \t]*/)) {
+        k = substr(s, 1, RLENGTH); sub(/[ \t]*:[ \t]*$/, "", k); k = substr(k, 2, length(k) - 2)
+        s = substr(s, RLENGTH + 1)
+      } else if (d > 0 && arr[d]) {
+        k = idx[d]++
+      }
+      if (s == "{" || s == "[") { d++; name[d] = k; arr[d] = (s == "["); idx[d] = 0; next }
+      if (s == "{}" || s == "[]") next
+      if (s ~ /^".*"$/) s = substr(s, 2, length(s) - 2)
+      print path(k) "=" s
+    }'
+}
+
+# status_allocations HOST [KIND]: what HOST's IPAM granted, from `mvlan status --json`, one
+# "ADDRESS KIND MAC" line per grant (MAC "-" when none), sorted; only KIND (container, gateway,
+# reserved...) when given.
+status_allocations() {
+  mvlan_status "$1" --json | json_flat | awk -F= -v want="${2:-}" '
+    /^Pools\.[0-9]+\.Allocations\.[0-9]+\.[A-Za-z]+=/ {
+      split($1, p, "."); k = p[2] "." p[4]; if (!(k in seen)) { seen[k] = 1; order[n++] = k }
+      v[k, p[5]] = substr($0, length($1) + 2)
+    }
+    END {
+      for (i = 0; i < n; i++) {
+        k = order[i]
+        if (want == "" || v[k, "Kind"] == want)
+          print v[k, "Address"], v[k, "Kind"], (v[k, "MacAddress"] == "" ? "-" : v[k, "MacAddress"])
+      }
+    }' | sort
+}
+
+# status_endpoints HOST: the endpoints HOST's driver holds, from `mvlan status --json`, one
+# "NETWORKID ENDPOINTID MAC ADDRESS ADDRESSIPV6 LINK" line each ("-" for an empty field), sorted.
+status_endpoints() {
+  mvlan_status "$1" --json | json_flat | awk -F= '
+    /^Networks\.[0-9]+\.NetworkID=/ { net[$1] = $2 }
+    /^Networks\.[0-9]+\.Endpoints\.[0-9]+\.[A-Za-z0-9]+=/ {
+      split($1, p, "."); k = p[2] "." p[4]; if (!(k in seen)) { seen[k] = 1; order[n++] = k; nw[k] = p[2] }
+      v[k, p[5]] = substr($0, length($1) + 2)
+    }
+    END {
+      for (i = 0; i < n; i++) {
+        k = order[i]; id = net["Networks." nw[k] ".NetworkID"]
+        printf "%s %s %s %s %s %s\n", id, v[k, "EndpointID"], d(v[k, "MacAddress"]),
+          d(v[k, "Address"]), d(v[k, "AddressIPv6"]), d(v[k, "Link"])
+      }
+    }
+    function d(x) { return x == "" ? "-" : x }' | sort
+}
+
+# status_counts HOST: "POOLS NETWORKS" that HOST's plugin holds, from `mvlan status --json`.
+status_counts() {
+  mvlan_status "$1" --json | json_flat | awk -F= '
+    /^Pools\.[0-9]+\.PoolID=/ { p++ } /^Networks\.[0-9]+\.NetworkID=/ { n++ }
+    END { print p + 0, n + 0 }'
+}
+
+# ---- managed (v2) plugins (appended) ---------------------------------------------------------
+# A managed plugin runs as a container of HOST's engine: `docker plugin create` sends the plugin
+# directory from the client (so any path works), the engine keeps it under $B/data/plugins/<id>/,
+# its socket is $B/plugins/<id>/<socket> (the engine's /run/docker/plugins is bound to $B/plugins),
+# its stdout/stderr land in $B/dockerd.log (tagged plugin=<id>), its process sits in HOST's netns
+# (network type host). Its cgroup is /<plugin id> (not under the engine's --cgroup-parent): a
+# graceful engine stop removes it; what a killed run left is removed by the next managed_create.
+
+# managed_plugin_dir DIR [BINARY]: the plugin directory (config.json + rootfs) built from BINARY
+# by the Makefile's plugin-dir target, as `make plugin` builds it.
+managed_plugin_dir() {
+  local out rc=0
+  out=$(make -s -C "$E2E_REPO_DIR" plugin-dir MVLAN_BIN="${2:-$MVLAN_BIN}" PLUGIN_DIR="$1" 2>&1) || rc=$?
+  ((rc == 0)) || fail "make plugin-dir PLUGIN_DIR=$1" "exit status $rc, output:" "$out"
+  info "$out"
+}
+
+# managed_create HOST NAME DIR: docker plugin create NAME DIR in HOST's engine (not enabled).
+managed_create() {
+  local h=$1 name=$2 dir=$3 out rc=0 id
+  _e2e_managed_reap
+  out=$(dk "$h" plugin create "$name" "$dir" 2>&1) || rc=$?
+  ((rc == 0)) || fail "docker plugin create $name $dir on $h" "exit status $rc, output:" "$out"
+  id=$(dk "$h" plugin inspect --format '{{.Id}}' "$name")
+  [[ $id =~ ^[0-9a-f]{64}$ ]] || fail "plugin $name on $h: unexpected id '$id'"
+  # the plugin's cgroup is named after its id: remember it for the reaper of a killed run
+  echo "$E2E_PID $(_e2e_starttime "$E2E_PID") $id" >>"$E2E_ROOT/.managed-plugins"
+  info "host $h: plugin $name created (id ${id:0:12})"
+}
+
+# managed_id HOST NAME: the plugin's id.
+managed_id() { dk "$1" plugin inspect --format '{{.Id}}' "$2"; }
+
+# managed_socket HOST NAME: the host path of the plugin's socket.
+managed_socket() { echo "$(host_dir "$1")/plugins/$(managed_id "$1" "$2")/mvlan.sock"; }
+
+# managed_state_dir HOST NAME: the host path of the plugin's propagatedMount (its state dir).
+managed_state_dir() { echo "$(host_dir "$1")/data/plugins/$(managed_id "$1" "$2")/propagated-mount"; }
+
+# managed_status HOST NAME [ARGS...]: `mvlan status` (the binary under test) on the plugin's state.
+managed_status() {
+  local h=$1 n=$2
+  shift 2
+  "$MVLAN_BIN" status --state-dir "$(managed_state_dir "$h" "$n")" "$@"
+}
+
+# managed_pids HOST: PIDs of the mvlan processes in HOST's netns (one while a plugin runs).
+managed_pids() {
+  local p
+  for p in $(ip netns pids "$(host_ns "$1")" 2>/dev/null); do
+    [[ $(cat "/proc/$p/comm" 2>/dev/null) == mvlan ]] && echo "$p"
+  done
+  return 0
+}
+
+# managed_answers HOST NAME: the plugin answers on its socket (IpamDriver.GetCapabilities).
+# (from the socket's directory: its full path is longer than a socket address may be)
+managed_answers() {
+  local s
+  s=$(managed_socket "$1" "$2") || return 1
+  (cd "${s%/*}" 2>/dev/null && curl -sf -o /dev/null --max-time 2 --unix-socket "${s##*/}" \
+    --data-binary '' -H 'Content-Type:' -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+    http://mvlan/IpamDriver.GetCapabilities)
+}
+
+# managed_wait HOST NAME [NOT_PID] [SECONDS]: wait until one mvlan process (other than NOT_PID)
+# runs in HOST and the plugin answers on its socket; prints its PID.
+managed_wait() {
+  local h=$1 n=$2 old=${3:-} secs=${4:-20} pids deadline
+  deadline=$((${EPOCHREALTIME/./} + secs * 1000000))
+  while ((${EPOCHREALTIME/./} < deadline)); do
+    pids=$(managed_pids "$h")
+    if [[ -n $pids && $pids != *$'\n'* && $pids != "$old" ]] && managed_answers "$h" "$n"; then
+      echo "$pids"
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "plugin $n on $h: no (new) mvlan process answering within $secs s" "processes: $(managed_pids "$h" | tr '\n' ' ')"
+}
+
+# managed_enable HOST NAME: docker plugin enable, then wait until it answers; prints its PID.
+managed_enable() {
+  local out rc=0
+  out=$(dk "$1" plugin enable "$2" 2>&1) || rc=$?
+  ((rc == 0)) || fail "docker plugin enable $2 on $1" "exit status $rc, output:" "$out"
+  managed_wait "$1" "$2"
+}
+
+# _e2e_managed_reap: remove the cgroups of plugins whose run is gone (a run killed by SIGKILL).
+# Only ids recorded by our runs, and only empty cgroup dirs (rmdir).
+_e2e_managed_reap() {
+  local reg=$E2E_ROOT/.managed-plugins owner st id d keep=()
+  [[ -f $reg ]] || return 0
+  exec {_e2e_mlock}>"$E2E_ROOT/.reap.lock"
+  flock "$_e2e_mlock"
+  while read -r owner st id; do
+    [[ $id =~ ^[0-9a-f]{64}$ ]] || continue
+    if _e2e_alive "$owner" "$st"; then keep+=("$owner $st $id"); continue; fi
+    for d in /sys/fs/cgroup/*/"$id"; do
+      [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+      [[ -d $d ]] && { echo "e2e: cannot remove cgroup $d of a stale plugin" >&2; keep+=("$owner $st $id"); }
+    done
+  done <"$reg"
+  printf '%s\n' "${keep[@]}" | sort -u | grep . >"$reg.tmp" || true
+  mv "$reg.tmp" "$reg"
+  flock -u "$_e2e_mlock"
+  exec {_e2e_mlock}>&-
+}

@@ -147,12 +147,17 @@ tar -C "$run/rootfs" -cf "$run/busybox.tar" .
 rm -rf "$run/rootfs"
 
 # The kernel only starts an init that has the execute bit: a copy of our own, not the source's mode.
+# Everything UML runs is copied into the run dir (under /var/tmp): inside UML, tmpfs mounts hide
+# /tmp, /run and /root, where a checkout may live.
 install -m 0755 "$here/uml_engine_init.sh" "$run/init"
+install -m 0755 "$mvlan_bin" "$run/mvlan"
+install -m 0644 "$here/uml_engine_lib.sh" "$run/uml_engine_lib.sh"
+install -m 0755 "$scenario" "$run/scenario.sh"
 end=$(( ${t0%.*} + deadline_s - 30 )) # the scenario's end; init then needs a few s to power off
 {
-  printf 'scenario=%q\n' "$scenario"
-  printf 'lib=%q\n' "$here/uml_engine_lib.sh"
-  printf 'mvlan_bin=%q\n' "$mvlan_bin"
+  printf 'scenario=%q\n' "$run/scenario.sh"
+  printf 'lib=%q\n' "$run/uml_engine_lib.sh"
+  printf 'mvlan_bin=%q\n' "$run/mvlan"
   printf 'image_tar=%q\n' "$run/busybox.tar"
   printf 'scenario_end=%q\n' "$end"
   printf 'argv=('

@@ -24,8 +24,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-# init starts in /, so a relative command path is made absolute here.
-if [ -e "${1:?usage: run-in-uml.sh COMMAND [ARGS...]}" ]; then set -- "$(readlink -f "$1")" "${@:2}"; fi
+# The command runs from a copy in $dir: inside UML, /tmp and /run are scratch tmpfs that hide
+# the host's, so a checkout under /tmp would be invisible there.
+if [ -e "${1:?usage: run-in-uml.sh COMMAND [ARGS...]}" ]; then
+  install -m 0755 "$1" "$dir/command" && set -- "$dir/command" "${@:2}"
+fi
 printf '%s\n' "$@" >"$dir/argv"
 
 # uml_dir keeps its mconsole socket dir in $dir instead of ~/.uml.

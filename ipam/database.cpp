@@ -26,8 +26,131 @@ Database::Database(const std::string& path, Mode mode) try
       migrate();
     }
   });
+  if (mode_ == Mode::ReadWrite) {
+    writer_ = std::thread([this] { writer_loop(); });
+    std::unique_lock lock(queue_mutex_);
+    finished_.wait(lock, [this] { return writer_id_ != std::thread::id(); });
+  }
 } catch (const SQLite::Exception& e) {
   throw Error(ErrorKind::Store, "cannot open the state database " + path + ": " + e.what());
+}
+
+struct Database::Job {
+  std::function<void()> body;
+  std::exception_ptr error;
+  bool done = false;
+};
+
+Database::~Database() {
+  if (!writer_.joinable()) return;
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queued_.notify_all();
+  writer_.join();
+}
+
+void Database::submit(std::function<void()> body) {
+  Job job{std::move(body), nullptr, false};
+  {
+    std::lock_guard lock(queue_mutex_);
+    queue_.push_back(&job);
+  }
+  queued_.notify_one();
+  std::unique_lock lock(queue_mutex_);
+  finished_.wait(lock, [&] { return job.done; });
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+void Database::writer_loop() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    writer_id_ = std::this_thread::get_id();
+  }
+  finished_.notify_all();
+  constexpr size_t kMaxBatch = 64;
+  for (;;) {
+    std::vector<Job*> batch;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every caller answered
+      const size_t n = std::min(queue_.size(), kMaxBatch);
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    run_batch(batch);
+    {
+      std::lock_guard lock(queue_mutex_);
+      for (Job* job : batch) job->done = true;
+    }
+    finished_.notify_all();
+  }
+}
+
+void Database::reset_statements() {
+  for (auto& [sql, statement] : statements_) {
+    try {
+      statement->reset();
+    } catch (const SQLite::Exception&) {
+      // A statement that failed stays failed until reset; its error was already reported.
+    }
+  }
+}
+
+void Database::run_batch(const std::vector<Job*>& batch) {
+  auto fail_all = [&](std::exception_ptr error) {
+    for (Job* job : batch)
+      if (!job->error) job->error = error;
+  };
+  try {
+    db_.exec("BEGIN IMMEDIATE");
+  } catch (const SQLite::Exception& e) {
+    fail_all(std::make_exception_ptr(store_error(e)));
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Job* job = batch[i];
+    try {
+      db_.exec("SAVEPOINT job");
+      job->body();
+      reset_statements();
+      db_.exec("RELEASE job");
+      continue;
+    } catch (const SQLite::Exception& e) {
+      job->error = std::make_exception_ptr(store_error(e));
+    } catch (...) {
+      job->error = std::current_exception();
+    }
+    reset_statements();
+    // Some errors (disk full, I/O) make SQLite roll back the whole transaction by itself: then
+    // the jobs before this one lost their work too, and the rest must not run outside one.
+    if (sqlite3_get_autocommit(db_.getHandle())) {
+      fail_all(job->error);
+      return;
+    }
+    try {
+      db_.exec("ROLLBACK TO job");
+      db_.exec("RELEASE job");
+    } catch (const SQLite::Exception& e) {
+      fail_all(std::make_exception_ptr(store_error(e)));
+      try {
+        db_.exec("ROLLBACK");
+      } catch (const SQLite::Exception&) {
+      }
+      return;
+    }
+  }
+  try {
+    db_.exec("COMMIT");
+  } catch (const SQLite::Exception& e) {
+    fail_all(std::make_exception_ptr(store_error(e)));
+    try {
+      db_.exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+    }
+  }
 }
 
 void Database::check_identity() {

@@ -4,10 +4,15 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "ipam/error.h"
 
@@ -21,40 +26,58 @@ class Database {
   // refused with Error(Store) naming the file and what to do. It is never re-initialised.
   Database(const std::string& path, Mode mode);
 
-  // Runs `fn` in one IMMEDIATE transaction under the writer lock and commits; on any exception it
-  // rolls back, so a failed request changes nothing.
+  // Runs `fn` atomically and durably: it has committed (fsync'd) when write() returns, and on any
+  // exception nothing it did remains, so a failed request changes nothing. Concurrent writes are
+  // committed together (group commit: one transaction, one savepoint per caller, one fsync), so
+  // 16 clients cost about one disk flush, not 16.
   template <class Fn>
   auto write(Fn&& fn) -> decltype(fn()) {
-    std::lock_guard lock(mutex_);
-    return guarded([&] {
-      SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
-      if constexpr (std::is_void_v<decltype(fn())>) {
-        fn();
-        txn.commit();
-      } else {
-        auto result = fn();
-        txn.commit();
-        return result;
-      }
-    });
+    return run(std::forward<Fn>(fn));
   }
 
-  // Reads under the same lock (the connection is shared); a snapshot by virtue of the lock.
+  // Reads go through the same single connection and queue: a consistent view between writes.
   template <class Fn>
   auto read(Fn&& fn) -> decltype(fn()) {
-    std::lock_guard lock(mutex_);
-    return guarded(fn);
+    return run(std::forward<Fn>(fn));
   }
 
   // A prepared statement, compiled once and reset for each use. Only inside write() or read().
   SQLite::Statement& statement(const char* sql);
 
   const std::string& path() const { return path_; }
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
   int schema_version();
 
   static constexpr int kApplicationId = 0x6d766c6e;  // "mvln": tells our files from foreign ones
 
  private:
+  template <class Fn>
+  auto run(Fn&& fn) -> decltype(fn()) {
+    using Result = decltype(fn());
+    // Read-only handles (mvlan status) have no writer thread; a store method called from inside
+    // another one's job is already in the transaction.
+    if (mode_ == Mode::ReadOnly) {
+      std::lock_guard lock(inline_mutex_);
+      return guarded(fn);
+    }
+    if (std::this_thread::get_id() == writer_id_) return guarded(fn);
+    if constexpr (std::is_void_v<Result>) {
+      submit([&] { guarded(fn); });
+    } else {
+      std::optional<Result> result;
+      submit([&] { result.emplace(guarded(fn)); });
+      return std::move(*result);
+    }
+  }
+
+  struct Job;
+  void submit(std::function<void()> body);
+  void writer_loop();
+  void run_batch(const std::vector<Job*>& batch);
+  void reset_statements();
+
   template <class Fn>
   auto guarded(Fn&& fn) -> decltype(fn()) {
     try {
@@ -70,8 +93,16 @@ class Database {
   std::string path_;
   Mode mode_;
   SQLite::Database db_;
-  std::mutex mutex_;
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+  std::mutex inline_mutex_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queued_;
+  std::condition_variable finished_;
+  std::vector<Job*> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+  std::thread::id writer_id_;
 };
 
 // Blob helpers: addresses are stored as fixed-width big-endian bytes so SQLite orders them.

@@ -67,9 +67,11 @@ void client_loop(const std::string& socket, Ledger& ledger, std::vector<std::str
         return;
       }
       const std::string a = address_of(res->body);
-      if (!ledger.held.insert(a).second || ledger.uncertain.count(a)) {
+      if (!ledger.held.insert(a).second) {
         ledger.errors.push_back("granted " + a + " while it was still held");
       }
+      // A release whose answer is still on its way has landed if its address comes out again.
+      ledger.uncertain.erase(a);
       mine.push_back(a);
       ++ledger.grants;
     } else {

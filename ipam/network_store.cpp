@@ -4,7 +4,8 @@ namespace mvlan::store {
 namespace {
 
 constexpr const char* kNetworkColumns =
-    "SELECT id, parent, mode, mtu, internal, ipv6, gateway4, gateway6 FROM networks";
+    "SELECT id, parent, mode, mtu, internal, ipv6, gateway4, gateway6, host_access, host_pool "
+    "FROM networks";
 constexpr const char* kEndpointColumns =
     "SELECT id, network_id, mac, address4, address6, link FROM endpoints";
 
@@ -18,6 +19,8 @@ NetworkRecord network_from(SQLite::Statement& s) {
   n.ipv6 = s.getColumn(5).getInt() != 0;
   n.gateway4 = s.getColumn(6).getString();
   n.gateway6 = s.getColumn(7).getString();
+  n.host_access = s.getColumn(8).getString();
+  n.host_pool = s.getColumn(9).getString();
   return n;
 }
 
@@ -37,8 +40,8 @@ OwnedParent parent_from(SQLite::Statement& s) {
 void NetworkStore::add_network(const NetworkRecord& n, const std::optional<OwnedParent>& made) {
   db_.write([&] {
     auto& s = db_.statement(
-        "INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, gateway4, gateway6) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, gateway4, gateway6, "
+        "host_access, host_pool) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, n.id);
     s.bind(2, n.parent);
     s.bind(3, n.mode);
@@ -47,6 +50,8 @@ void NetworkStore::add_network(const NetworkRecord& n, const std::optional<Owned
     s.bind(6, n.ipv6 ? 1 : 0);
     s.bind(7, n.gateway4);
     s.bind(8, n.gateway6);
+    s.bind(9, n.host_access);
+    s.bind(10, n.host_pool);
     s.exec();
     if (made) {
       auto& p = db_.statement(

@@ -19,6 +19,9 @@ struct NetworkRecord {
   bool ipv6 = false;
   std::string gateway4;  // plain address, "" when none
   std::string gateway6;
+  // -o host_access: the host's address on the network ("" when none), reserved in pool host_pool.
+  std::string host_access;
+  std::string host_pool;
 };
 
 struct OwnedParent {

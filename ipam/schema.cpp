@@ -82,6 +82,13 @@ const std::vector<const char*>& migrations() {
       );
       CREATE INDEX endpoints_by_network ON endpoints(network_id);
       )sql",
+      // 3: host access (-o host_access): the host's own address on the network and the pool it
+      // is reserved in, so that no container is ever granted it. The shim link's name is derived
+      // from the network id ("mh" + 12 characters).
+      R"sql(
+      ALTER TABLE networks ADD COLUMN host_access TEXT NOT NULL DEFAULT '';  -- plain address
+      ALTER TABLE networks ADD COLUMN host_pool   TEXT NOT NULL DEFAULT '';  -- its PoolID
+      )sql",
   };
   return all;
 }

@@ -53,6 +53,17 @@ class Kernel {
                               const Mac& mac, unsigned mtu) = 0;
   // Returns false when no such link exists (not an error: Leave and DeleteEndpoint are idempotent).
   virtual bool delete_link(const std::string& name) = 0;
+  virtual void set_up(const std::string& name) = 0;
+
+  // Adds `cidr` ("192.0.2.254/32", "2001:db8::fe/128") to `link`; false when the link already has
+  // it, so reconciliation may call it again.
+  virtual bool add_address(const std::string& link, const std::string& cidr) = 0;
+  // A route in the main table to the prefix `dst` straight out of `link` (no gateway), preferring
+  // the source address `source` ("" lets the kernel choose); false when that route exists.
+  virtual bool add_route(const std::string& dst, const std::string& link,
+                         const std::string& source) = 0;
+  // Deletes the route add_route made; false when there is none (or `link` is gone, with it).
+  virtual bool delete_route(const std::string& dst, const std::string& link) = 0;
 };
 
 }  // namespace mvlan::kernel

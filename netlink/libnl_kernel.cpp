@@ -1,10 +1,15 @@
 #include "netlink/libnl_kernel.h"
 
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <net/if_arp.h>
 
 #include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netlink/addr.h>
 #include <netlink/errno.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/route.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
@@ -29,7 +34,15 @@ struct CacheDeleter {
 struct AddrDeleter {
   void operator()(nl_addr* addr) const { nl_addr_put(addr); }
 };
+struct RtAddrDeleter {
+  void operator()(rtnl_addr* addr) const { rtnl_addr_put(addr); }
+};
+struct RouteDeleter {
+  void operator()(rtnl_route* route) const { rtnl_route_put(route); }
+};
 using LinkPtr = std::unique_ptr<rtnl_link, LinkDeleter>;
+using RtAddrPtr = std::unique_ptr<rtnl_addr, RtAddrDeleter>;
+using RoutePtr = std::unique_ptr<rtnl_route, RouteDeleter>;
 using CachePtr = std::unique_ptr<nl_cache, CacheDeleter>;
 using AddrPtr = std::unique_ptr<nl_addr, AddrDeleter>;
 
@@ -211,6 +224,56 @@ void add_and_bring_up(nl_sock* sock, rtnl_link* link, const std::string& name,
     }
     throw;
   }
+}
+
+
+// "192.0.2.7/32" -> an nl_addr; anything else is the caller's mistake, named in the error.
+AddrPtr parse_prefix(const std::string& step, const std::string& text) {
+  nl_addr* raw = nullptr;
+  const bool slash = text.find('/') != std::string::npos;
+  if (!slash || nl_addr_parse(text.c_str(), AF_UNSPEC, &raw) < 0 ||
+      (nl_addr_get_family(raw) != AF_INET && nl_addr_get_family(raw) != AF_INET6)) {
+    if (raw) nl_addr_put(raw);
+    fail(step, "'" + text + "' is not an IPv4 or IPv6 prefix such as 192.0.2.7/32", -NLE_INVAL);
+  }
+  return AddrPtr(raw);
+}
+
+// Plain text of an IP nl_addr followed by /length (nl_addr2str leaves out a full length).
+std::string prefix_text(nl_addr* addr) {
+  char text[INET6_ADDRSTRLEN] = "";
+  inet_ntop(nl_addr_get_family(addr), nl_addr_get_binary_addr(addr), text, sizeof text);
+  return std::string(text) + "/" + std::to_string(nl_addr_get_prefixlen(addr));
+}
+
+std::string plain_text(nl_addr* addr) {
+  char text[INET6_ADDRSTRLEN] = "";
+  inet_ntop(nl_addr_get_family(addr), nl_addr_get_binary_addr(addr), text, sizeof text);
+  return text;
+}
+
+int require_index(nl_sock* sock, const std::string& link, const std::string& step) {
+  auto found = fetch(sock, link, step);
+  if (!found) fail(step, "link " + link + " does not exist", -NLE_NODEV);
+  return found->link.index;
+}
+
+// A main-table route to `dst` out of link `index`, as add_route makes and delete_route matches.
+RoutePtr route_to(const std::string& step, nl_addr* dst, int index) {
+  RoutePtr route(rtnl_route_alloc());
+  rtnl_nexthop* hop = rtnl_route_nh_alloc();
+  if (!route || !hop) {
+    if (hop) rtnl_route_nh_free(hop);
+    fail_libnl(step, -NLE_NOMEM);
+  }
+  rtnl_route_set_family(route.get(), static_cast<std::uint8_t>(nl_addr_get_family(dst)));
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_type(route.get(), RTN_UNICAST);
+  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
+  if (const int err = rtnl_route_set_dst(route.get(), dst); err < 0) fail_libnl(step, err);
+  rtnl_route_nh_set_ifindex(hop, index);
+  rtnl_route_add_nexthop(route.get(), hop);  // the route owns the hop from here
+  return route;
 }
 
 }  // namespace
@@ -430,6 +493,103 @@ void Netlink::set_mtu(const std::string& name, unsigned mtu) {
   if (const int err = rtnl_link_change(sock_.get(), link->raw.get(), change.get(), 0); err < 0) {
     fail_libnl(step, err);
   }
+}
+
+bool Netlink::add_address(const std::string& link, const std::string& cidr) {
+  const std::string step = "adding address " + cidr + " to link " + link;
+  AddrPtr local = parse_prefix(step, cidr);
+  std::lock_guard lock(mutex_);
+  const int index = require_index(sock_.get(), link, step);
+  RtAddrPtr addr(rtnl_addr_alloc());
+  if (!addr) fail_libnl(step, -NLE_NOMEM);
+  rtnl_addr_set_ifindex(addr.get(), index);
+  rtnl_addr_set_family(addr.get(), nl_addr_get_family(local.get()));
+  if (const int err = rtnl_addr_set_local(addr.get(), local.get()); err < 0) fail_libnl(step, err);
+  // Usable at once: the address is ours by reservation, duplicate detection has nothing to find.
+  if (nl_addr_get_family(local.get()) == AF_INET6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  const int err = rtnl_addr_add(sock_.get(), addr.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (err == -NLE_EXIST) return false;
+  if (err < 0) fail_libnl(step, err);
+  return true;
+}
+
+bool Netlink::add_route(const std::string& dst, const std::string& link,
+                        const std::string& source) {
+  const std::string step = "adding a route to " + dst + " via link " + link;
+  AddrPtr to = parse_prefix(step, dst);
+  AddrPtr from;
+  if (!source.empty()) {
+    from = parse_prefix(step, source + (source.find(':') == std::string::npos ? "/32" : "/128"));
+    if (nl_addr_get_family(from.get()) != nl_addr_get_family(to.get())) {
+      fail(step, "source " + source + " is not of the family of " + dst, -NLE_INVAL);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  RoutePtr route = route_to(step, to.get(), require_index(sock_.get(), link, step));
+  if (nl_addr_get_family(to.get()) == AF_INET) rtnl_route_set_scope(route.get(), RT_SCOPE_LINK);
+  if (from) {
+    if (const int err = rtnl_route_set_pref_src(route.get(), from.get()); err < 0) {
+      fail_libnl(step, err);
+    }
+  }
+  const int err = rtnl_route_add(sock_.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (err == -NLE_EXIST) return false;
+  if (err < 0) fail_libnl(step, err);
+  return true;
+}
+
+bool Netlink::delete_route(const std::string& dst, const std::string& link) {
+  const std::string step = "deleting the route to " + dst + " via link " + link;
+  AddrPtr to = parse_prefix(step, dst);
+  std::lock_guard lock(mutex_);
+  auto found = fetch(sock_.get(), link, step);
+  if (!found) return false;  // the kernel dropped its routes with it
+  RoutePtr route = route_to(step, to.get(), found->link.index);
+  const int err = rtnl_route_delete(sock_.get(), route.get(), 0);
+  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return false;
+  if (err < 0) fail_libnl(step, err);
+  return true;
+}
+
+std::vector<std::string> Netlink::addresses(const std::string& link) {
+  const std::string step = "listing the addresses of link " + link;
+  std::lock_guard lock(mutex_);
+  const int index = require_index(sock_.get(), link, step);
+  nl_cache* raw = nullptr;
+  const int err = rtnl_addr_alloc_cache(sock_.get(), &raw);
+  CachePtr cache(raw);
+  if (err < 0) fail_libnl(step, err);
+  std::vector<std::string> out;
+  for (nl_object* obj = nl_cache_get_first(cache.get()); obj; obj = nl_cache_get_next(obj)) {
+    auto* addr = reinterpret_cast<rtnl_addr*>(obj);
+    if (rtnl_addr_get_ifindex(addr) != index) continue;
+    if (nl_addr* local = rtnl_addr_get_local(addr)) out.push_back(prefix_text(local));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Netlink::routes(const std::string& link) {
+  const std::string step = "listing the routes via link " + link;
+  std::lock_guard lock(mutex_);
+  const int index = require_index(sock_.get(), link, step);
+  nl_cache* raw = nullptr;
+  const int err = rtnl_route_alloc_cache(sock_.get(), AF_UNSPEC, 0, &raw);
+  CachePtr cache(raw);
+  if (err < 0) fail_libnl(step, err);
+  std::vector<std::string> out;
+  for (nl_object* obj = nl_cache_get_first(cache.get()); obj; obj = nl_cache_get_next(obj)) {
+    auto* route = reinterpret_cast<rtnl_route*>(obj);
+    if (rtnl_route_get_table(route) != RT_TABLE_MAIN || rtnl_route_get_nnexthops(route) != 1) {
+      continue;
+    }
+    if (rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(route, 0)) != index) continue;
+    std::string text = prefix_text(rtnl_route_get_dst(route));
+    if (nl_addr* src = rtnl_route_get_pref_src(route)) text += " src " + plain_text(src);
+    out.push_back(text);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace mvlan::kernel

@@ -30,11 +30,19 @@ class Netlink final : public Kernel {
   void create_macvlan(const std::string& parent, const std::string& name, MacvlanMode mode,
                       const Mac& mac, unsigned mtu) override;
   bool delete_link(const std::string& name) override;
+  void set_up(const std::string& name) override;
+  bool add_address(const std::string& link, const std::string& cidr) override;
+  bool add_route(const std::string& dst, const std::string& link,
+                 const std::string& source) override;
+  bool delete_route(const std::string& dst, const std::string& link) override;
 
-  // Not part of Kernel: tests build parents with these.
+  // Not part of Kernel: tests build parents and read results with these.
   void create_veth_pair(const std::string& a, const std::string& b);
-  void set_up(const std::string& name);
   void set_mtu(const std::string& name, unsigned mtu);
+  // "192.0.2.254/32" for each address of `link`, sorted.
+  std::vector<std::string> addresses(const std::string& link);
+  // "198.51.100.7/32 src 198.51.100.254" for each main-table route out of `link`, sorted.
+  std::vector<std::string> routes(const std::string& link);
 
  private:
   struct SockDeleter {

@@ -122,6 +122,8 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   }
   log::info("endpoint " + short_id(endpoint_id) + " joined: link " + endpoint->link + " on " +
             network.parent);
+  ensure_host_link(network);
+  add_host_route(network, *endpoint);
   JoinAnswer answer;
   answer.link = endpoint->link;
   if (!network.internal) {
@@ -137,6 +139,7 @@ void NetworkDriver::leave(const std::string& network_id, const std::string& endp
   std::lock_guard lock(mutex_);
   auto endpoint = store_.endpoint(endpoint_id);
   if (!endpoint) return;
+  if (auto network = store_.network(endpoint->network_id)) delete_host_route(*network, *endpoint);
   // Docker moved the link back to the host namespace under its SrcName: delete it there.
   if (kernel_.delete_link(endpoint->link)) log::info("endpoint " + short_id(endpoint_id) + " left");
 }
@@ -147,6 +150,7 @@ void NetworkDriver::delete_endpoint(const std::string& network_id, const std::st
   std::lock_guard lock(mutex_);
   auto endpoint = store_.endpoint(endpoint_id);
   if (!endpoint) return;
+  if (auto network = store_.network(endpoint->network_id)) delete_host_route(*network, *endpoint);
   kernel_.delete_link(endpoint->link);
   store_.remove_endpoint(endpoint_id);
   log::info("endpoint " + short_id(endpoint_id) + " deleted");

@@ -26,7 +26,8 @@ std::vector<IpamData> ipam_data(const json& body, const char* field) {
     if (!entry.is_object()) {
       throw invalid(std::string("field ") + field + " must hold objects, got " + type_name(entry));
     }
-    out.push_back({optional_string(entry, "Pool"), optional_string(entry, "Gateway")});
+    out.push_back({optional_string(entry, "Pool"), optional_string(entry, "Gateway"),
+                   optional_string(entry, "AddressSpace")});
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ipam/network_store.h"
+#include "ipam/pool_store.h"
 #include "netlink/kernel.h"
 
 namespace mvlan::plugin {
@@ -17,6 +18,7 @@ namespace mvlan::plugin {
 struct IpamData {
   std::string pool;
   std::string gateway;  // CIDR as Docker sends it, "" when none
+  std::string address_space = "";  // with pool, names mvlan's IPAM pool
 };
 
 struct CreateNetworkRequest {
@@ -44,8 +46,11 @@ struct JoinAnswer {
 
 class NetworkDriver {
  public:
-  NetworkDriver(store::NetworkStore& store, kernel::Kernel& kernel)
-      : store_(store), kernel_(kernel) {}
+  // `pools` is mvlan's own IPAM (same database): -o host_access reserves the host's address in
+  // it. Without it host_access is refused.
+  NetworkDriver(store::NetworkStore& store, kernel::Kernel& kernel,
+                ipam::PoolStore* pools = nullptr)
+      : store_(store), kernel_(kernel), pools_(pools) {}
 
   // Engines >= 28 ask before allocating a gateway: internal and parentless networks need none.
   // The options are checked here too, so a typo fails before any address is reserved.
@@ -67,6 +72,8 @@ class NetworkDriver {
   void reconcile();
 
   static std::string dummy_parent_name(const std::string& network_id);
+  // The host-access ("shim") link of a network: "mh" + 12 characters of its id.
+  static std::string host_link_name(const std::string& network_id);
 
  private:
   store::NetworkRecord require_network(const std::string& network_id);
@@ -74,8 +81,20 @@ class NetworkDriver {
   void ensure_parent(const store::NetworkRecord& network);
   std::string link_name_for(const std::string& endpoint_id);
 
+  // -o host_access (host_access.cpp).
+  void reserve_host_address(const CreateNetworkRequest& request, const std::string& wanted,
+                            store::NetworkRecord& network);
+  void release_host_address(const store::NetworkRecord& network);
+  void create_host_link(const store::NetworkRecord& network);
+  void ensure_host_link(const store::NetworkRecord& network);
+  void add_host_route(const store::NetworkRecord& network, const store::EndpointRecord& endpoint);
+  void delete_host_route(const store::NetworkRecord& network,
+                         const store::EndpointRecord& endpoint);
+  void reconcile_host_access(const store::NetworkRecord& network);
+
   store::NetworkStore& store_;
   kernel::Kernel& kernel_;
+  ipam::PoolStore* pools_;
   // Network and endpoint changes are few and short; one lock keeps parent sharing and link
   // naming decisions consistent without reasoning about interleavings.
   std::mutex mutex_;
@@ -83,5 +102,7 @@ class NetworkDriver {
 
 // Endpoint links: "mv" + 12 characters of the endpoint id; reconciliation knows them by this.
 bool is_endpoint_link_name(const std::string& name);
+// Host-access links: "mh" + 12 lowercase hex characters of the network id.
+bool is_host_link_name(const std::string& name);
 
 }  // namespace mvlan::plugin

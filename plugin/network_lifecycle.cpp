@@ -24,6 +24,25 @@ std::string plain_gateway(const std::vector<IpamData>& data, const char* field) 
   return cidr->address.str();
 }
 
+// A shim link joins the containers' macvlan links on their parent: only bridge and vepa networks
+// let it reach them, and an internal network is cut off from the host on purpose.
+void check_host_access(const NetworkOptions& options, bool internal) {
+  if (!options.host_access) return;
+  const std::string what = "option host_access=" + *options.host_access + ": ";
+  if (internal || !options.parent) {
+    throw invalid(what + "an internal network (--internal, or no parent) is cut off from the " +
+                  "host on purpose; drop one of the two");
+  }
+  if (options.mode == kernel::MacvlanMode::Passthru) {
+    throw invalid(what + "macvlan_mode=passthru gives the parent to a single container, so the " +
+                  "host's link cannot join it; use bridge mode");
+  }
+  if (options.mode == kernel::MacvlanMode::Private) {
+    throw invalid(what + "macvlan_mode=private keeps the macvlan links of a parent apart, so the " +
+                  "host's link could not reach the containers; use bridge mode");
+  }
+}
+
 }  // namespace
 
 std::string NetworkDriver::dummy_parent_name(const std::string& network_id) {
@@ -50,6 +69,7 @@ void NetworkDriver::create_parent(const store::OwnedParent& parent) {
 NetworkDriver::GatewaySkip NetworkDriver::gateway_skip(
     const std::map<std::string, std::string>& generic, bool internal) {
   const NetworkOptions options = parse_network_options(generic);
+  check_host_access(options, internal);
   const bool none = internal || !options.parent;
   return {none, none};
 }
@@ -57,6 +77,7 @@ NetworkDriver::GatewaySkip NetworkDriver::gateway_skip(
 void NetworkDriver::create_network(const CreateNetworkRequest& request) {
   check_docker_id("NetworkID", request.network_id);
   const NetworkOptions options = parse_network_options(request.generic);
+  check_host_access(options, request.internal);
   store::NetworkRecord network;
   network.id = request.network_id;
   network.mode = mode_name(options.mode);
@@ -118,28 +139,50 @@ void NetworkDriver::create_network(const CreateNetworkRequest& request) {
     network.mtu = options.mtu;
   }
 
+  if (options.host_access) reserve_host_address(request, *options.host_access, network);
   // Record first, then touch the kernel: a crash in between leaves a stored network whose
   // missing parent reconciliation re-creates, never a link nobody knows is ours.
-  store_.add_network(network, to_make);
-  if (to_make) {
-    try {
+  try {
+    store_.add_network(network, to_make);
+  } catch (...) {
+    release_host_address(network);
+    throw;
+  }
+  bool parent_made = false;
+  try {
+    if (to_make) {
       create_parent(*to_make);
-    } catch (...) {
-      store_.remove_network(network.id);
-      store_.forget_parent(to_make->name);
-      throw;
+      parent_made = true;
+      log::info("created " + to_make->kind + " link " + to_make->name + " for network " +
+                short_id(network.id));
     }
-    log::info("created " + to_make->kind + " link " + to_make->name + " for network " +
-              short_id(network.id));
+    if (!network.host_access.empty()) create_host_link(network);
+  } catch (...) {
+    store_.remove_network(network.id);
+    if (to_make) {
+      if (parent_made) kernel_.delete_link(to_make->name);
+      store_.forget_parent(to_make->name);
+    }
+    release_host_address(network);
+    throw;
   }
   log::info("network " + short_id(network.id) + " created on " + network.parent + " (" +
-            network.mode + (network.internal ? ", internal" : "") + ")");
+            network.mode + (network.internal ? ", internal" : "") +
+            (network.host_access.empty() ? "" : ", host access " + network.host_access) + ")");
 }
 
 void NetworkDriver::delete_network(const std::string& network_id) {
   check_docker_id("NetworkID", network_id);
   std::lock_guard lock(mutex_);
+  const auto network = store_.network(network_id);
   const auto removal = store_.remove_network(network_id);
+  if (network && !network->host_access.empty()) {
+    // Its routes go with it.
+    if (kernel_.delete_link(host_link_name(network_id))) {
+      log::info("deleted host-access link " + host_link_name(network_id));
+    }
+    release_host_address(*network);
+  }
   for (const auto& link : removal.endpoint_links) {
     if (kernel_.delete_link(link)) log::info("deleted leftover endpoint link " + link);
   }

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <vector>
 
+#include "ipam/address.h"
 #include "ipam/error.h"
 
 namespace mvlan::plugin {
 namespace {
 
-const std::vector<std::string> kKnown = {"parent", "macvlan_mode", "mtu"};
-constexpr const char* kKnownList = "parent, macvlan_mode, mtu";
+const std::vector<std::string> kKnown = {"parent", "macvlan_mode", "mtu", "host_access"};
+constexpr const char* kKnownList = "parent, macvlan_mode, mtu, host_access";
 
 std::string shown(const std::string& s) {
   std::string out;
@@ -131,6 +132,14 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
                     ": give a whole number from 68 up to the parent link's MTU");
     }
     o.mtu = static_cast<unsigned>(std::stoul(v));
+  }
+  if (auto it = generic.find("host_access"); it != generic.end()) {
+    if (it->second != "auto" && !ipam::Address::parse(it->second)) {
+      throw invalid("option host_access=" + shown(it->second) +
+                    ": give the host's address on the network without a prefix length (such as "
+                    "192.0.2.254, inside the subnet), or auto to take one from the pool");
+    }
+    o.host_access = it->second;
   }
   return o;
 }

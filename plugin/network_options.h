@@ -14,6 +14,8 @@ struct NetworkOptions {
   std::optional<std::string> parent;  // none: a dummy parent, internal network
   kernel::MacvlanMode mode = kernel::MacvlanMode::Bridge;
   unsigned mtu = 0;  // 0: inherit the parent's
+  // -o host_access: "auto" or a plain address (checked to parse); none: no host access.
+  std::optional<std::string> host_access;
 };
 
 NetworkOptions parse_network_options(const std::map<std::string, std::string>& generic);

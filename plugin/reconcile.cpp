@@ -34,12 +34,24 @@ void NetworkDriver::reconcile() {
                 " is missing; its networks fail until the link is back");
     }
   }
+  std::set<std::string> host_links;
+  for (const auto& network : store_.networks()) {
+    if (network.host_access.empty()) continue;
+    host_links.insert(host_link_name(network.id));
+    reconcile_host_access(network);
+  }
   // Endpoint links rest in the host namespace only between Join and Docker moving them into the
   // container; at start nothing is joining, so any such link was left by an interrupted Join.
   for (const auto& link : kernel_.list_links()) {
     if (link.kind == "macvlan" && is_endpoint_link_name(link.name)) {
       if (kernel_.delete_link(link.name)) {
         log::info("reconcile: deleted leftover endpoint link " + link.name);
+      }
+    }
+    // A host-access link whose network is gone: its DeleteNetwork was lost.
+    if (link.kind == "macvlan" && is_host_link_name(link.name) && !host_links.count(link.name)) {
+      if (kernel_.delete_link(link.name)) {
+        log::info("reconcile: deleted host-access link " + link.name + " of a removed network");
       }
     }
   }

@@ -52,7 +52,7 @@ int serve(const ServeOptions& options) {
     IpamDriver ipam_driver(pools);
     store::NetworkStore networks(db);
     kernel::Netlink kernel;
-    NetworkDriver network_driver(networks, kernel);
+    NetworkDriver network_driver(networks, kernel, &pools);
     network_driver.reconcile();
 
     Router router;

@@ -9,28 +9,39 @@
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/json_fields.h"
 #include "plugin/log.h"
+#include "plugin/network_driver.h"
 
 namespace mvlan::plugin {
 namespace {
 
 // What an address is for: a static grant is a container's (--ip) when an endpoint holds it or it
-// came with an endpoint MAC, else an --aux-address kept out of allocation.
-using EndpointAddresses = std::set<std::string>;
+// came with an endpoint MAC, else an --aux-address kept out of allocation; "host" is a network's
+// -o host_access address (held by the host's shim link).
+struct EndpointAddresses {
+  std::set<std::string> endpoints;
+  std::set<std::string> hosts;  // "PoolID address"
+  bool count(const std::string& address) const { return endpoints.count(address) > 0; }
+};
 
 const char* use_of(const ipam::Allocation& a, const EndpointAddresses& held) {
   if (a.kind == ipam::GrantKind::Gateway) return "gateway";
+  if (held.hosts.count(a.pool_id + " " + a.address.str())) return "host";
   if (a.kind == ipam::GrantKind::Static && a.mac.empty() && !held.count(a.address.str())) {
     return "reserved";
   }
   return "container";
 }
 
-EndpointAddresses endpoint_addresses(const std::vector<store::EndpointRecord>& endpoints) {
+EndpointAddresses endpoint_addresses(const std::vector<store::EndpointRecord>& endpoints,
+                                     const std::vector<store::NetworkRecord>& networks) {
   EndpointAddresses out;
   for (const auto& e : endpoints) {
     for (const auto& cidr : {e.address4, e.address6}) {
-      if (auto c = ipam::Cidr::parse(cidr)) out.insert(c->address.str());
+      if (auto c = ipam::Cidr::parse(cidr)) out.endpoints.insert(c->address.str());
     }
+  }
+  for (const auto& n : networks) {
+    if (!n.host_access.empty()) out.hosts.insert(n.host_pool + " " + n.host_access);
   }
   return out;
 }
@@ -67,7 +78,9 @@ json to_json(const store::NetworkRecord& n, const std::vector<store::EndpointRec
   }
   return json{{"NetworkID", n.id},     {"Parent", n.parent},        {"Mode", n.mode},
               {"MTU", n.mtu},          {"Internal", n.internal},    {"IPv6", n.ipv6},
-              {"Gateway", n.gateway4}, {"GatewayIPv6", n.gateway6}, {"Endpoints", eps}};
+              {"Gateway", n.gateway4}, {"GatewayIPv6", n.gateway6}, {"Endpoints", eps},
+              {"HostAccess", n.host_access},
+              {"HostLink", n.host_access.empty() ? "" : NetworkDriver::host_link_name(n.id)}};
 }
 
 void print_networks(const std::vector<store::NetworkRecord>& networks,
@@ -80,6 +93,10 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
         << (made ? " (made by mvlan)" : "") << "  mode " << n.mode << "  mtu "
         << (n.mtu ? std::to_string(n.mtu) : "inherited") << (n.internal ? "  internal" : "")
         << "\n";
+    if (!n.host_access.empty()) {
+      out << "    host access " << n.host_access << "  link " << NetworkDriver::host_link_name(n.id)
+          << "\n";
+    }
     for (const auto& e : endpoints) {
       if (e.network_id != n.id) continue;
       out << "    endpoint " << e.id.substr(0, 12) << "  " << e.mac << "  "
@@ -126,7 +143,7 @@ int print_status(const StatusOptions& options, std::ostream& out) {
     store::NetworkStore network_store(db);
     const auto networks = network_store.networks();
     const auto endpoints = network_store.endpoints();
-    const auto held = endpoint_addresses(endpoints);
+    const auto held = endpoint_addresses(endpoints, networks);
     if (options.json) {
       json doc{{"Pools", json::array()}, {"Networks", json::array()}};
       for (const auto& s : all) doc["Pools"].push_back(to_json(s, held));

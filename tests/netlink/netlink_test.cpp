@@ -366,3 +366,71 @@ TEST_CASE("a macvlan link sits on top of a dummy link", "[.uml][dummy][macvlan]"
   lab.nl.create_macvlan("d0", "mv0", MacvlanMode::Bridge, kMac, 0);
   CHECK(lab.must_find("mv0").parent_index == lab.must_find("d0").index);
 }
+
+// ---- addresses and routes (host access) ----
+
+TEST_CASE("an address is added once to a link as given, and adding it again returns false",
+          "[address]") {
+  Lab lab;
+  lab.make_parent("p0", "p0-p");
+  lab.nl.create_macvlan("p0", "mhshim", MacvlanMode::Bridge, Mac{}, 0);
+  lab.nl.set_up("mhshim");
+  CHECK(lab.nl.add_address("mhshim", "198.51.100.254/32"));
+  CHECK_FALSE(lab.nl.add_address("mhshim", "198.51.100.254/32"));
+  auto addresses = lab.nl.addresses("mhshim");
+  CHECK(std::count(addresses.begin(), addresses.end(), "198.51.100.254/32") == 1);
+  CHECK(lab.must_find("mhshim").up);
+}
+
+TEST_CASE("an address for a missing link or that is no prefix is refused naming it",
+          "[address]") {
+  Lab lab;
+  CHECK_THAT(message_of([&] { lab.nl.add_address("nosuch0", "198.51.100.254/32"); }),
+             Contains("nosuch0") && Contains("does not exist"));
+  lab.make_parent("p0", "p0-p");
+  CHECK_THAT(message_of([&] { lab.nl.add_address("p0", "198.51.100.254"); }),
+             Contains("'198.51.100.254' is not an IPv4 or IPv6 prefix"));
+}
+
+TEST_CASE("a host route goes out of the link with the source asked for, once, and is deleted "
+          "once",
+          "[route]") {
+  Lab lab;
+  lab.make_parent("p0", "p0-p");
+  lab.nl.create_macvlan("p0", "mhshim", MacvlanMode::Bridge, Mac{}, 0);
+  lab.nl.add_address("mhshim", "198.51.100.254/32");
+  lab.nl.set_up("mhshim");
+  CHECK(lab.nl.add_route("198.51.100.7/32", "mhshim", "198.51.100.254"));
+  CHECK_FALSE(lab.nl.add_route("198.51.100.7/32", "mhshim", "198.51.100.254"));
+  CHECK(lab.nl.add_route("198.51.100.8/32", "mhshim", ""));
+  CHECK(lab.nl.routes("mhshim") ==
+        std::vector<std::string>{"198.51.100.7/32 src 198.51.100.254", "198.51.100.8/32"});
+  CHECK(lab.nl.routes("p0").empty());  // the /32 address adds no subnet route anywhere
+  CHECK(lab.nl.delete_route("198.51.100.7/32", "mhshim"));
+  CHECK_FALSE(lab.nl.delete_route("198.51.100.7/32", "mhshim"));
+  CHECK(lab.nl.routes("mhshim") == std::vector<std::string>{"198.51.100.8/32"});
+  lab.nl.delete_link("mhshim");
+  CHECK_FALSE(lab.nl.delete_route("198.51.100.8/32", "mhshim"));  // went with its link
+}
+
+// [ipv6]: the user-mode Linux kernel has no IPv6.
+TEST_CASE("an IPv6 address and host route go on the link", "[route][ipv6]") {
+  Lab lab;
+  lab.make_parent("p0", "p0-p");
+  lab.nl.create_macvlan("p0", "mhshim", MacvlanMode::Bridge, Mac{}, 0);
+  CHECK(lab.nl.add_address("mhshim", "2001:db8::fe/128"));
+  CHECK_FALSE(lab.nl.add_address("mhshim", "2001:db8::fe/128"));
+  auto addresses = lab.nl.addresses("mhshim");
+  CHECK(std::count(addresses.begin(), addresses.end(), "2001:db8::fe/128") == 1);
+  lab.nl.set_up("mhshim");
+  CHECK(lab.nl.add_route("2001:db8::7/128", "mhshim", "2001:db8::fe"));
+  auto routes = lab.nl.routes("mhshim");
+  CHECK(std::count(routes.begin(), routes.end(), "2001:db8::7/128 src 2001:db8::fe") == 1);
+  CHECK(lab.nl.delete_route("2001:db8::7/128", "mhshim"));
+}
+
+TEST_CASE("a route via a missing link is refused naming the link", "[route]") {
+  Lab lab;
+  CHECK_THAT(message_of([&] { lab.nl.add_route("198.51.100.7/32", "nosuch0", ""); }),
+             Contains("nosuch0") && Contains("does not exist"));
+}

@@ -2,9 +2,11 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <set>
 
 #include "ipam/error.h"
 #include "ipam/network_store.h"
+#include "ipam/sqlite_pool_store.h"
 #include "plugin/mac.h"
 #include "plugin/network_driver.h"
 #include "tests/support/fake_kernel.h"
@@ -331,4 +333,216 @@ TEST_CASE("engines that ask are told internal and parentless networks need no ga
   CHECK(skip.ipv4);
   CHECK_THAT(refusal([&] { f.driver->gateway_skip({{"parnet", "eth1"}}, false); }),
              Catch::Contains("did you mean parent?"));
+}
+
+// ---- host access (-o host_access) ----
+
+namespace {
+
+// The driver with mvlan's own IPAM on the same database, and the pool Docker would have
+// requested (with its gateway) before CreateNetwork.
+struct HostFixture : Fixture {
+  std::unique_ptr<ipam::SqlitePoolStore> pools;
+  std::string pool_id;
+
+  HostFixture() {
+    reopen();
+    ipam::PoolSpec spec;
+    spec.address_space = "LocalDefault";
+    spec.subnet = ipam::Prefix::parse("192.0.2.0/24");
+    pool_id = pools->request_pool(spec).id;
+    ipam::AddressRequest gateway;
+    gateway.address = ipam::Address::parse("192.0.2.1");
+    gateway.gateway = true;
+    pools->request_address(pool_id, gateway);
+  }
+  ~HostFixture() {
+    driver.reset();
+    pools.reset();
+  }
+  void reopen() {
+    pools.reset();
+    open();
+    pools = std::make_unique<ipam::SqlitePoolStore>(*db, std::vector<ipam::DefaultPool>{});
+    driver = std::make_unique<NetworkDriver>(*store, kernel, pools.get());
+  }
+  CreateNetworkRequest host_net(const std::string& id, const std::string& host_access,
+                                std::map<std::string, std::string> more = {}) {
+    more["parent"] = "eth1";
+    more["host_access"] = host_access;
+    auto r = net(id, std::move(more));
+    r.ipv4.front().address_space = "LocalDefault";
+    return r;
+  }
+  std::string grant(const std::string& address) {
+    ipam::AddressRequest r;
+    if (!address.empty()) r.address = ipam::Address::parse(address);
+    return pools->request_address(pool_id, r).address.str();
+  }
+  std::set<std::string> routes(const std::string& link) {
+    return kernel.routes.count(link) ? kernel.routes.at(link) : std::set<std::string>{};
+  }
+};
+
+const std::string kHost1 = "mhdd884eff7552";  // NetworkDriver::host_link_name(kNet1)
+
+}  // namespace
+
+TEST_CASE("host_access makes an up bridge macvlan link mh<id> on the parent with the address as "
+          "a /32, and no container can be granted that address",
+          "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
+  REQUIRE(NetworkDriver::host_link_name(kNet1) == kHost1);
+  REQUIRE(f.kernel.has(kHost1));
+  const auto& link = f.kernel.link(kHost1);
+  CHECK(link.kind == "macvlan");
+  CHECK(link.macvlan_mode == kernel::MacvlanMode::Bridge);
+  CHECK(link.parent_index == f.kernel.link("eth1").index);
+  CHECK(link.up);
+  CHECK(f.kernel.addresses[kHost1] == std::set<std::string>{"192.0.2.254/32"});
+  CHECK(f.store->network(kNet1)->host_access == "192.0.2.254");
+
+  CHECK_THAT(refusal([&] { f.grant("192.0.2.254"); }), Catch::Contains("already in use"));
+  std::set<std::string> granted;  // every dynamic address, until the pool runs dry
+  try {
+    for (int i = 0; i < 300; ++i) granted.insert(f.grant(""));
+  } catch (const Error& e) {
+    CHECK(e.kind == ErrorKind::Exhausted);
+  }
+  CHECK(granted.size() == 252);  // 254 usable, less the gateway and the host's
+  CHECK_FALSE(granted.count("192.0.2.254"));
+}
+
+TEST_CASE("host_access=auto takes the host's address from the pool", "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.host_net(kNet1, "auto"));
+  const auto host = f.store->network(kNet1)->host_access;
+  CHECK(host == "192.0.2.2");
+  CHECK(f.kernel.addresses[kHost1] == std::set<std::string>{"192.0.2.2/32"});
+  CHECK(f.grant("") != host);
+}
+
+TEST_CASE("Join adds a host route to the container through the host link, Leave and "
+          "DeleteEndpoint remove it",
+          "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  f.driver->join(kNet1, kEp1);
+  CHECK(f.routes(kHost1) == std::set<std::string>{"192.0.2.10/32 src 192.0.2.254"});
+  f.driver->leave(kNet1, kEp1);
+  CHECK(f.routes(kHost1).empty());
+  f.driver->join(kNet1, kEp1);
+  f.driver->delete_endpoint(kNet1, kEp1);
+  CHECK(f.routes(kHost1).empty());
+}
+
+TEST_CASE("a network without host_access gets no host link and no routes", "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  f.driver->join(kNet1, kEp1);
+  CHECK_FALSE(f.kernel.has(kHost1));
+  CHECK(f.kernel.routes.empty());
+}
+
+TEST_CASE("host_access is refused for passthru, private and internal networks, outside the "
+          "subnet, on a taken address and without mvlan's IPAM, leaving nothing behind",
+          "[driver][host]") {
+  HostFixture f;
+  CHECK_THAT(refusal([&] {
+               f.driver->create_network(f.host_net(kNet1, "192.0.2.254", {{"macvlan_mode", "passthru"}}));
+             }),
+             Catch::Contains("passthru") && Catch::Contains("host_access"));
+  CHECK_THAT(refusal([&] {
+               f.driver->create_network(f.host_net(kNet1, "192.0.2.254", {{"macvlan_mode", "private"}}));
+             }),
+             Catch::Contains("private") && Catch::Contains("host_access"));
+  auto internal = f.host_net(kNet1, "192.0.2.254");
+  internal.internal = true;
+  CHECK_THAT(refusal([&] { f.driver->create_network(internal); }), Catch::Contains("internal"));
+  auto parentless = f.host_net(kNet1, "192.0.2.254");
+  parentless.generic.erase("parent");
+  CHECK_THAT(refusal([&] { f.driver->create_network(parentless); }), Catch::Contains("internal"));
+  CHECK_THAT(refusal([&] { f.driver->gateway_skip({{"host_access", "auto"}}, false); }),
+             Catch::Contains("internal"));
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.host_net(kNet1, "198.51.100.7")); }),
+             Catch::Contains("outside the network's subnet 192.0.2.0/24"));
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.host_net(kNet1, "192.0.2.1")); }),
+             Catch::Contains("host_access=192.0.2.1") && Catch::Contains("gateway"));
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.host_net(kNet1, "192.0.2.1/24")); }),
+             Catch::Contains("without a prefix length"));
+  auto other_ipam = f.host_net(kNet1, "192.0.2.254");
+  other_ipam.ipv4.front().address_space = "SomeOtherSpace";
+  CHECK_THAT(refusal([&] { f.driver->create_network(other_ipam); }),
+             Catch::Contains("--ipam-driver mvlan"));
+  CHECK_FALSE(f.store->network(kNet1));
+  CHECK_FALSE(f.kernel.has(kHost1));
+  CHECK(f.grant("192.0.2.254") == "192.0.2.254");  // nothing was reserved
+
+  Fixture plain;  // a driver that has no IPAM beside it
+  auto r = plain.net(kNet1, {{"parent", "eth1"}, {"host_access", "auto"}});
+  CHECK_THAT(refusal([&] { plain.driver->create_network(r); }),
+             Catch::Contains("--ipam-driver mvlan"));
+}
+
+TEST_CASE("a host link the kernel refuses leaves no network, no parent and no reservation",
+          "[driver][host]") {
+  HostFixture f;
+  f.kernel.add_device(kHost1);  // the name is taken
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.host_net(kNet1, "192.0.2.254")); }),
+             Catch::Contains("already exists"));
+  CHECK_FALSE(f.store->network(kNet1));
+  CHECK(f.grant("192.0.2.254") == "192.0.2.254");
+}
+
+TEST_CASE("removing the network deletes the host link and frees its address", "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
+  f.driver->delete_network(kNet1);
+  CHECK_FALSE(f.kernel.has(kHost1));
+  CHECK(f.grant("192.0.2.254") == "192.0.2.254");
+}
+
+TEST_CASE("reconciliation re-creates a lost host link with its address and routes, and deletes "
+          "the host link of a network that is gone",
+          "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  f.driver->join(kNet1, kEp1);
+  f.kernel.delete_link(kHost1);  // a reboot, or someone behind mvlan's back
+  f.kernel.create_macvlan("eth1", "mh876d82eb9517", kernel::MacvlanMode::Bridge, {}, 0);
+  f.reopen();
+  f.driver->reconcile();
+  REQUIRE(f.kernel.has(kHost1));
+  CHECK(f.kernel.link(kHost1).up);
+  CHECK(f.kernel.addresses[kHost1] == std::set<std::string>{"192.0.2.254/32"});
+  CHECK(f.routes(kHost1) == std::set<std::string>{"192.0.2.10/32 src 192.0.2.254"});
+  CHECK_FALSE(f.kernel.has("mh876d82eb9517"));
+  f.driver->reconcile();  // again: nothing changes, nothing fails
+  CHECK(f.kernel.addresses[kHost1].size() == 1);
+}
+
+TEST_CASE("a host link deleted while mvlan runs comes back at the next Join, with every route",
+          "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  f.driver->join(kNet1, kEp1);
+  f.kernel.delete_link(kHost1);
+  f.driver->create_endpoint({kNet1, kEp2, "192.0.2.11/24", "", ""});
+  f.driver->join(kNet1, kEp2);
+  CHECK(f.routes(kHost1) == std::set<std::string>{"192.0.2.10/32 src 192.0.2.254",
+                                                  "192.0.2.11/32 src 192.0.2.254"});
+}
+
+TEST_CASE("a reservation lost from the IPAM is taken again at start", "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
+  f.pools->release_address(f.pool_id, *ipam::Address::parse("192.0.2.254"));
+  f.reopen();
+  f.driver->reconcile();
+  CHECK_THAT(refusal([&] { f.grant("192.0.2.254"); }), Catch::Contains("already in use"));
 }

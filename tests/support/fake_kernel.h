@@ -3,6 +3,7 @@
 // the driver's logic depends on (parents must exist, passthru is exclusive, names <= 15).
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ class FakeKernel final : public kernel::Kernel {
   bool has_8021q = true;
   bool has_dummy = true;
   std::vector<std::string> calls;  // "create_vlan eth0.100", "delete mv..." in order
+  // Per link: its addresses ("192.0.2.254/32") and the routes out of it ("192.0.2.10/32 src
+  // 192.0.2.254"); both go with the link, as in the kernel.
+  std::map<std::string, std::set<std::string>> addresses;
+  std::map<std::string, std::set<std::string>> routes;
 
   void add_device(const std::string& name, unsigned mtu = 1500) {
     kernel::Link l;
@@ -79,7 +84,40 @@ class FakeKernel final : public kernel::Kernel {
   }
   bool delete_link(const std::string& name) override {
     calls.push_back("delete " + name);
+    addresses.erase(name);
+    routes.erase(name);
     return links_.erase(name) > 0;
+  }
+  void set_up(const std::string& name) override {
+    calls.push_back("set_up " + name);
+    if (!has(name)) throw kernel::KernelError("link " + name + " does not exist", -31);
+    links_[name].up = true;
+  }
+  bool add_address(const std::string& link, const std::string& cidr) override {
+    calls.push_back("add_address " + cidr + " to " + link);
+    if (!has(link)) throw kernel::KernelError("link " + link + " does not exist", -31);
+    return addresses[link].insert(cidr).second;
+  }
+  bool add_route(const std::string& dst, const std::string& link,
+                 const std::string& source) override {
+    calls.push_back("add_route " + dst + " via " + link);
+    if (!has(link)) throw kernel::KernelError("link " + link + " does not exist", -31);
+    for (const auto& r : routes[link]) {
+      if (r.substr(0, r.find(' ')) == dst) return false;
+    }
+    return routes[link].insert(source.empty() ? dst : dst + " src " + source).second;
+  }
+  bool delete_route(const std::string& dst, const std::string& link) override {
+    calls.push_back("delete_route " + dst + " via " + link);
+    auto it = routes.find(link);
+    if (it == routes.end()) return false;
+    for (const auto& r : it->second) {
+      if (r.substr(0, r.find(' ')) == dst) {
+        it->second.erase(r);
+        return true;
+      }
+    }
+    return false;
   }
 
  private:

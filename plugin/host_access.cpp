@@ -1,0 +1,195 @@
+// -o host_access: the host reaches its own containers. The kernel passes no traffic between a
+// parent link and its macvlan children, so the host gets a macvlan child of its own (the "shim",
+// bridge mode, in the namespace mvlan runs in) with an address of the network. That address is
+// reserved in mvlan's IPAM (same database), so no container is ever granted it, and each
+// container address gets a host route (/32, /128) through the shim: more specific than any route
+// the host already has, and only for addresses containers hold, so nothing else is disturbed.
+
+#include "ipam/address.h"
+#include "ipam/error.h"
+#include "plugin/log.h"
+#include "plugin/network_driver.h"
+
+namespace mvlan::plugin {
+namespace {
+
+std::string short_id(const std::string& id) {
+  return id.substr(0, 12);
+}
+
+// The whole-address prefix: no connected subnet route appears beside the host's own.
+std::string host_prefix(const ipam::Address& a) {
+  return a.str() + (a.family() == ipam::Family::V4 ? "/32" : "/128");
+}
+
+// The endpoint's address of the host address's family, if it has one.
+std::optional<ipam::Address> endpoint_address(const store::EndpointRecord& endpoint,
+                                              ipam::Family family) {
+  for (const auto& text : {endpoint.address4, endpoint.address6}) {
+    auto cidr = ipam::Cidr::parse(text);
+    if (cidr && cidr->address.family() == family) return cidr->address;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string NetworkDriver::host_link_name(const std::string& network_id) {
+  return "mh" + network_id.substr(0, 12);
+}
+
+bool is_host_link_name(const std::string& name) {
+  if (name.size() != 14 || name.rfind("mh", 0) != 0) return false;
+  return name.find_first_not_of("0123456789abcdef", 2) == std::string::npos;
+}
+
+void NetworkDriver::reserve_host_address(const CreateNetworkRequest& request,
+                                         const std::string& wanted,
+                                         store::NetworkRecord& network) {
+  const std::string what = "option host_access=" + wanted + ": ";
+  if (!pools_) {
+    throw invalid(what + "needs mvlan as the IPAM driver too (--ipam-driver mvlan), which keeps "
+                         "the host's address from every container");
+  }
+  std::optional<ipam::Address> address;
+  if (wanted != "auto") address = ipam::Address::parse(wanted);
+  const ipam::Family family =
+      address ? address->family() : (request.ipv4.empty() ? ipam::Family::V6 : ipam::Family::V4);
+  const auto& data = family == ipam::Family::V4 ? request.ipv4 : request.ipv6_data;
+  if (data.empty()) {
+    throw invalid(what + "the network has no " + ipam::name_of(family) + " subnet");
+  }
+  const auto subnet = ipam::Prefix::parse(data.front().pool);
+  if (!subnet) throw invalid(what + "the network's pool \"" + data.front().pool.substr(0, 64) +
+                             "\" is not a subnet");
+  if (address && !subnet->contains(*address)) {
+    throw invalid(what + "the address is outside the network's subnet " + subnet->str() +
+                  "; give an address inside it");
+  }
+  // The IPAM and the driver meet only through (address space, subnet). Pools sharing a subnet
+  // share one address set, so a grant in any of them keeps the address from all; the one whose
+  // gateway is this network's is the network's own.
+  std::optional<ipam::Pool> pool;
+  const auto gateway = family == ipam::Family::V4 ? network.gateway4 : network.gateway6;
+  for (const auto& s : pools_->status()) {
+    if (s.pool.address_space != data.front().address_space || s.pool.subnet != *subnet) continue;
+    bool has_our_gateway = false;
+    for (const auto& a : s.allocations) {
+      has_our_gateway |= a.kind == ipam::GrantKind::Gateway && a.address.str() == gateway;
+    }
+    if (!pool || has_our_gateway) pool = s.pool;
+  }
+  if (!pool) {
+    throw invalid(what + "subnet " + subnet->str() + " is not a pool of mvlan's IPAM; create the " +
+                  "network with --ipam-driver mvlan, which keeps the host's address from every " +
+                  "container");
+  }
+  ipam::AddressRequest grant;
+  grant.address = address;
+  try {
+    network.host_access = pools_->request_address(pool->id, grant).address.str();
+  } catch (const Error& e) {
+    throw Error(e.kind, what + e.what());
+  }
+  network.host_pool = pool->id;
+}
+
+void NetworkDriver::release_host_address(const store::NetworkRecord& network) {
+  if (!pools_ || network.host_access.empty()) return;
+  try {
+    // Usually a no-op: Docker releases the whole pool before it deletes the network.
+    pools_->release_address(network.host_pool, *ipam::Address::parse(network.host_access));
+  } catch (const std::exception& e) {
+    log::warn("releasing host address " + network.host_access + ": " + e.what());
+  }
+}
+
+void NetworkDriver::create_host_link(const store::NetworkRecord& network) {
+  const std::string link = host_link_name(network.id);
+  const auto address = *ipam::Address::parse(network.host_access);
+  kernel_.create_macvlan(network.parent, link, kernel::MacvlanMode::Bridge, kernel::Mac{},
+                         network.mtu);
+  try {
+    kernel_.add_address(link, host_prefix(address));
+    kernel_.set_up(link);
+  } catch (...) {
+    kernel_.delete_link(link);
+    throw;
+  }
+  log::info("host access for network " + short_id(network.id) + ": link " + link + " on " +
+            network.parent + " with " + network.host_access);
+}
+
+void NetworkDriver::ensure_host_link(const store::NetworkRecord& network) {
+  if (network.host_access.empty()) return;
+  try {
+    if (kernel_.find_link(host_link_name(network.id))) return;
+    create_host_link(network);
+    for (const auto& endpoint : store_.endpoints()) {
+      if (endpoint.network_id == network.id) add_host_route(network, endpoint);
+    }
+  } catch (const std::exception& e) {
+    // The containers work without it; only the host loses its way to them.
+    log::error("host access for network " + short_id(network.id) + ": " + e.what());
+  }
+}
+
+void NetworkDriver::add_host_route(const store::NetworkRecord& network,
+                                   const store::EndpointRecord& endpoint) {
+  if (network.host_access.empty()) return;
+  const auto host = *ipam::Address::parse(network.host_access);
+  const auto container = endpoint_address(endpoint, host.family());
+  if (!container) return;
+  try {
+    kernel_.add_route(host_prefix(*container), host_link_name(network.id), network.host_access);
+  } catch (const std::exception& e) {
+    log::error("host access to endpoint " + short_id(endpoint.id) + ": " + e.what() +
+               "; the host cannot reach " + container->str() + " until mvlan restarts");
+  }
+}
+
+void NetworkDriver::delete_host_route(const store::NetworkRecord& network,
+                                      const store::EndpointRecord& endpoint) {
+  if (network.host_access.empty()) return;
+  const auto host = *ipam::Address::parse(network.host_access);
+  const auto container = endpoint_address(endpoint, host.family());
+  if (!container) return;
+  try {
+    kernel_.delete_route(host_prefix(*container), host_link_name(network.id));
+  } catch (const std::exception& e) {
+    log::warn("host access to endpoint " + short_id(endpoint.id) + ": " + e.what());
+  }
+}
+
+void NetworkDriver::reconcile_host_access(const store::NetworkRecord& network) {
+  const std::string link = host_link_name(network.id);
+  // The reservation is normally there; granting it again only succeeds when it went missing.
+  if (pools_) {
+    ipam::AddressRequest grant;
+    grant.address = ipam::Address::parse(network.host_access);
+    try {
+      pools_->request_address(network.host_pool, grant);
+      log::info("reconcile: reserved host address " + network.host_access + " again in pool " +
+                network.host_pool);
+    } catch (const Error& e) {
+      if (e.kind != ErrorKind::Conflict) log::warn(std::string("reconcile: ") + e.what());
+    }
+  }
+  try {
+    if (kernel_.find_link(link)) {
+      kernel_.add_address(link, host_prefix(*ipam::Address::parse(network.host_access)));
+      kernel_.set_up(link);
+    } else {
+      create_host_link(network);
+      log::info("reconcile: re-created missing host-access link " + link);
+    }
+  } catch (const std::exception& e) {
+    log::error("reconcile: host access for network " + short_id(network.id) + ": " + e.what());
+    return;
+  }
+  for (const auto& endpoint : store_.endpoints()) {
+    if (endpoint.network_id == network.id) add_host_route(network, endpoint);
+  }
+}
+
+}  // namespace mvlan::plugin

@@ -12,7 +12,7 @@ BUILD_PKGS := g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev \
 # iproute2/util-linux: namespaces for the kernel tests; user-mode-linux/kmod: VLAN and dummy
 # links, which the host kernel lacks; docker.io and friends: the real engine of the e2e suite.
 TEST_PKGS  := $(BUILD_PKGS) iproute2 util-linux procps sqlite3 curl user-mode-linux kmod \
-              docker.io containerd runc iptables busybox-static
+              docker.io containerd runc iptables busybox-static docker-registry
 
 # Installs only what is missing, so a second run is a no-op and never touches apt.
 define install_missing
@@ -124,3 +124,51 @@ install: $(BUILD)/mvlan
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mvlan.service
 	install -d -m 0700 $(DESTDIR)/var/lib/mvlan
 	@echo "installed; to use it: systemctl daemon-reload && systemctl enable --now mvlan (then restart docker)"
+
+# make plugin-push REGISTRY=host:port [DOCKER=docker] [PLUGIN_VERSION=x.y.z] [PLUGIN_REPO=mvlan]
+#                  [MVLAN_BIN=PATH] [PLUGIN_DIR=DIR] [PUSH_DIR=DIR]
+#   pushes the managed plugin as $(REGISTRY)/$(PLUGIN_REPO):$(PLUGIN_VERSION) (default: the
+#   version in CMakeLists.txt's project()) and $(REGISTRY)/$(PLUGIN_REPO):latest. Builds
+#   $(PLUGIN_DIR) as `make plugin` does (from $(MVLAN_BIN)), or pushes the ready directory PUSH_DIR
+#   as it is. Docker pushes only plugins it holds: each tag is `docker plugin create`d in the
+#   engine DOCKER talks to, pushed and removed again (also on failure), so nothing is left
+#   installed. Refuses (before creating anything) when one of those names is already a plugin of
+#   that engine, e.g. installed from the registry: push from another engine (DOCKER="docker -H
+#   ...") or remove it. Logging in (docker login $(REGISTRY)) is up to you; Docker talks plain
+#   HTTP only to 127.0.0.0/8 and to registries listed as insecure-registries in daemon.json.
+#   One tag at a time (create, push, rm): Docker 20.10 refuses to create a second plugin from the
+#   same content while the first exists ("content sha256:...: already exists").
+PLUGIN_REPO    ?= mvlan
+PLUGIN_VERSION ?= $(shell sed -n 's/^project(mvlan VERSION \([^ )]*\).*/\1/p' CMakeLists.txt)
+REGISTRY       ?=
+PUSH_DIR       ?=
+
+.PHONY: plugin-push
+
+ifneq ($(filter plugin-push,$(MAKECMDGOALS)),)
+ifeq ($(strip $(REGISTRY)),)
+$(error plugin-push: give REGISTRY=host:port, e.g. REGISTRY=registry.example.com:5000)
+endif
+ifeq ($(filter-out latest,$(strip $(PLUGIN_VERSION))),)
+$(error plugin-push: PLUGIN_VERSION='$(PLUGIN_VERSION)': give a version (latest is pushed as well))
+endif
+endif
+
+plugin-push: $(if $(strip $(PUSH_DIR)),,$(if $(filter $(BUILD)/mvlan,$(MVLAN_BIN)),$(BUILD)/mvlan))
+	@$(if $(strip $(PUSH_DIR)),test -f '$(PUSH_DIR)/config.json' -a -d '$(PUSH_DIR)/rootfs' || \
+	  { echo "plugin-push: PUSH_DIR=$(PUSH_DIR) is not a plugin directory (config.json + rootfs/)" >&2; exit 1; },\
+	  $(MAKE) --no-print-directory plugin-dir MVLAN_BIN='$(MVLAN_BIN)' PLUGIN_DIR='$(PLUGIN_DIR)')
+	@set -eu; docker='$(or $(strip $(DOCKER)),docker)'; dir='$(or $(strip $(PUSH_DIR)),$(PLUGIN_DIR))'; \
+	base='$(strip $(REGISTRY))/$(strip $(PLUGIN_REPO))'; refs="$$base:$(strip $(PLUGIN_VERSION)) $$base:latest"; \
+	for r in $$refs; do \
+	  if $$docker plugin inspect "$$r" >/dev/null 2>&1; then \
+	    echo "plugin-push: $$r is already a plugin of this engine (installed?): remove it, or push from another engine (DOCKER=...)" >&2; exit 1; \
+	  fi; \
+	done; \
+	made=''; trap 'for r in $$made; do $$docker plugin rm -f "$$r" >/dev/null 2>&1 || true; done' EXIT; \
+	for r in $$refs; do \
+	  $$docker plugin create "$$r" "$$dir" >/dev/null; made="$$made $$r"; \
+	  echo "pushing $$r"; $$docker plugin push "$$r"; \
+	  $$docker plugin rm "$$r" >/dev/null; made=''; \
+	done; \
+	echo "pushed $$refs; install: docker plugin install $$base:$(strip $(PLUGIN_VERSION))"

@@ -871,3 +871,92 @@ _e2e_managed_reap() {
   flock -u "$_e2e_mlock"
   exec {_e2e_mlock}>&-
 }
+
+# ---- a registry inside a host, install and upgrade from it (appended) ------------------------
+# Debian's docker-registry (TESTBED.md): listens on 127.0.0.1:5000 inside HOST's netns only (an
+# engine speaks plain HTTP to 127.0.0.0/8 registries without any flag), its storage and config in
+# $E2E_RUN/registry-HOST/, its log in $B/registry.log. Its PID is recorded like the engine's, so the
+# normal cleanup and the reaper of a killed run end it (and it dies with the netns anyway).
+declare -A E2E_REGISTRY_PID=()
+E2E_REGISTRY_ADDR=127.0.0.1:5000
+
+# registry_start HOST: start the registry, wait until it answers /v2/.
+registry_start() {
+  local h=$1 d pid st t0=$EPOCHREALTIME bin=${E2E_REGISTRY_BIN:-/usr/bin/docker-registry}
+  [[ -x $bin ]] || fail "registry: $bin not found (package docker-registry)"
+  [[ -z ${E2E_REGISTRY_PID[$h]:-} ]] || fail "registry on $h already running"
+  d=$E2E_RUN/registry-$h
+  mkdir -p "$d/storage"
+  cat >"$d/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $d/storage
+  delete:
+    enabled: true
+http:
+  addr: $E2E_REGISTRY_ADDR
+YAML
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$d" \
+    setsid nsenter --net="/run/netns/$(host_ns "$h")" -- "$bin" serve "$d/config.yml" \
+    >>"$(host_dir "$h")/registry.log" 2>&1 </dev/null &
+  pid=$!
+  st=$(_e2e_starttime "$pid") || st=0
+  _e2e_record pids "$pid $st registry-$h"
+  E2E_REGISTRY_PID[$h]=$pid
+  until in_ns "$h" curl -sf -o /dev/null --max-time 2 "http://$E2E_REGISTRY_ADDR/v2/"; do
+    kill -0 "$pid" 2>/dev/null || { unset "E2E_REGISTRY_PID[$h]"; wait "$pid" || true; _e2e_tail "$(host_dir "$h")/registry.log"; fail "registry on $h exited during start"; }
+    ((${EPOCHREALTIME/./} - ${t0/./} < 15000000)) || fail "registry on $h did not answer within 15 s"
+    sleep 0.1
+  done
+  info "host $h: registry on $E2E_REGISTRY_ADDR (pid $pid, storage $d/storage) up in $(_e2e_since "$t0")"
+}
+
+# registry_stop HOST: end the registry (SIGTERM, SIGKILL after 5 s) and remove its storage.
+registry_stop() {
+  local h=$1 pid i
+  pid=${E2E_REGISTRY_PID[$h]:-}
+  if [[ -n $pid ]]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "E2E_REGISTRY_PID[$h]"
+  fi
+  rm -rf "$E2E_RUN/registry-$h"
+  info "host $h: registry stopped, storage removed"
+}
+
+# registry_tags HOST REPO: the tags the registry holds for REPO, sorted, space-separated.
+registry_tags() {
+  in_ns "$1" curl -sf --max-time 5 "http://$E2E_REGISTRY_ADDR/v2/$2/tags/list" |
+    grep -o '"tags":\[[^]]*\]' | grep -o '"[^"]*"' | tr -d '"' | grep -vx tags | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# managed_privileges HOST REF: what `docker plugin install REF` asks the user to grant, from the
+# engine's API (GET /plugins/privileges), one "NAME: VALUE,VALUE" line per privilege, sorted.
+managed_privileges() {
+  curl -sf --max-time 30 --unix-socket "$(host_dir "$1")/docker.sock" -G \
+    --data-urlencode "remote=$2" http://docker/plugins/privileges |
+    grep -o '"Name":"[^"]*","Description":"[^"]*","Value":\[[^]]*\]' |
+    sed -E 's/^"Name":"([^"]*)".*"Value":\[([^]]*)\]$/\1: \2/; s/"//g' | sort
+}
+
+# managed_install HOST REF [ARGS...]: docker plugin install --grant-all-permissions REF ARGS
+# (ARGS: --alias, KEY=VALUE settings...) in HOST's engine; it is enabled at once. Records its id
+# for the reaper of a killed run, as managed_create does. Waits until it answers; prints its PID.
+managed_install() {
+  local h=$1 ref=$2 out rc=0 id name=$2 a
+  shift 2
+  for a in "$@"; do [[ $a == --alias=* ]] && name=${a#--alias=}; done
+  _e2e_managed_reap
+  out=$(dk "$h" plugin install --grant-all-permissions "$ref" "$@" </dev/null 2>&1) || rc=$?
+  ((rc == 0)) || fail "docker plugin install $ref $* on $h" "exit status $rc, output:" "$out"
+  id=$(managed_id "$h" "$name")
+  [[ $id =~ ^[0-9a-f]{64}$ ]] || fail "plugin $name on $h: unexpected id '$id'"
+  echo "$E2E_PID $(_e2e_starttime "$E2E_PID") $id" >>"$E2E_ROOT/.managed-plugins"
+  info "host $h: plugin $ref installed as $name (id ${id:0:12})"
+  managed_wait "$h" "$name"
+}

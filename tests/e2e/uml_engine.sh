@@ -2,16 +2,21 @@
 # tests/e2e/uml_engine.sh: runs one e2e scenario inside user-mode Linux, whose kernel has what the
 # host's lacks (802.1Q VLAN, dummy), with a Docker engine and mvlan started inside it.
 #
-#   uml_engine.sh SCENARIO [--mvlan PATH] [ARGS...]
+#   uml_engine.sh SCENARIO [--mvlan PATH] [--engine 20|28] [ARGS...]
 #
 # Inside UML (root = the host's / over hostfs), tests/e2e/uml_engine_init.sh is PID 1: it puts
-# tmpfs over everything the engine and the plugin write, starts Debian's dockerd (20.10, vfs) and
+# tmpfs over everything the engine and the plugin write, starts a Docker engine (vfs) and
 # `mvlan serve` (socket /run/docker/plugins/mvlan.sock, state dir on a tmpfs), imports a busybox
 # image made here from busybox-static, and runs `bash SCENARIO ARGS...` with MVLAN_IN_UML=1; the
 # scenario sources tests/e2e/uml_engine_lib.sh (steps, assertions, docker helpers). Its log comes
 # back here (stderr), and its exit status is ours.
 #
 # PATH must be mvlan's release binary (default <repo>/build/mvlan): ASan cannot run inside UML.
+# --engine (or E2E_ENGINE, as lib.sh): 20 = Debian 12's docker.io 20.10 with its containerd 1.6,
+# runc and client (default); 28 = Docker 28.5, containerd 2.1 and docker-cli 28.5 as
+# tests/e2e/engine28.sh unpacks them under E2E_ENGINE28_DIR (default /var/tmp/engine-28)/root,
+# with that tree's runc if it has one, else Debian's. A missing tree is an error, not a skip:
+# `make test-deps` unpacks it, and a silently skipped engine would hide a gap.
 # Exit status: the scenario's; 77 = skipped (not root); 124 = deadline reached; 1 = no result.
 # Environment: E2E_DEADLINE=SECONDS (default 660) bounds the whole run, cleanup included: the
 # scenario gets what is left after boot minus 20 s, UML is killed 10 s before the deadline.
@@ -31,16 +36,20 @@ log() { # same stamp as lib.sh
   printf '[%(%H:%M:%S)T +%6ss] %s\n' -1 "$((us / 1000000)).$((us / 100000 % 10))" "$*" >&2
 }
 
-# --mvlan may come before or after SCENARIO (a scenario re-runs itself as `uml_engine.sh $0 "$@"`).
-mvlan_bin=$repo/build/mvlan scenario='' args=()
+# --mvlan and --engine may come before or after SCENARIO (a scenario re-runs itself as
+# `uml_engine.sh $0 "$@"`).
+mvlan_bin=$repo/build/mvlan scenario='' args=() engine=${E2E_ENGINE:-20}
 while (($#)); do
   case $1 in
     --mvlan) mvlan_bin=${2:?--mvlan needs a path}; shift 2 ;;
     --mvlan=*) mvlan_bin=${1#*=}; shift ;;
+    --engine) engine=${2:?--engine needs 20 or 28}; shift 2 ;;
+    --engine=*) engine=${1#*=}; shift ;;
     *) if [[ -z $scenario ]]; then scenario=$1; else args+=("$1"); fi; shift ;;
   esac
 done
-[[ -n $scenario ]] || { echo "usage: uml_engine.sh [--mvlan PATH] SCENARIO [ARGS...]" >&2; exit 2; }
+[[ -n $scenario ]] || { echo "usage: uml_engine.sh [--mvlan PATH] [--engine 20|28] SCENARIO [ARGS...]" >&2; exit 2; }
+[[ $engine == 20 || $engine == 28 ]] || { echo "e2e: unknown engine generation '$engine' (--engine 20 or 28)" >&2; exit 2; }
 scenario=$(realpath -e -- "$scenario")
 set -- "${args[@]}"
 mvlan_bin=$(realpath -m -- "$mvlan_bin")
@@ -54,10 +63,28 @@ uml=$(command -v linux.uml) || {
   echo "e2e: user-mode Linux is missing; install it with: apt-get install user-mode-linux kmod" >&2
   exit 1
 }
-for f in /usr/sbin/dockerd /usr/bin/docker /usr/bin/containerd /usr/sbin/runc /bin/busybox \
+for f in /usr/sbin/dockerd /usr/bin/docker /usr/bin/containerd /usr/bin/ctr /usr/sbin/runc /bin/busybox \
   /usr/sbin/xtables-legacy-multi /usr/bin/curl /usr/bin/setpriv /usr/bin/unshare; do
   [[ -x $f ]] || { echo "e2e: $f missing (packages: docker.io containerd runc busybox-static iptables curl util-linux)" >&2; exit 1; }
 done
+# The engine's binaries: dockerd, its client, containerd and its client ctr; engine_path goes in
+# front of PATH inside UML, where containerd finds its shim and the shim runc.
+if [[ $engine == 20 ]]; then
+  dockerd_bin=/usr/sbin/dockerd docker_bin=/usr/bin/docker containerd_bin=/usr/bin/containerd
+  ctr_bin=/usr/bin/ctr engine_path=''
+else
+  e28=$(realpath -m -- "${E2E_ENGINE28_DIR:-/var/tmp/engine-28}/root")
+  dockerd_bin=$e28/usr/sbin/dockerd docker_bin=$e28/usr/bin/docker containerd_bin=$e28/usr/bin/containerd
+  ctr_bin=$e28/usr/bin/ctr engine_path=$e28/usr/sbin:$e28/usr/bin
+  for f in "$dockerd_bin" "$docker_bin" "$containerd_bin" "$ctr_bin" "$e28/usr/bin/containerd-shim-runc-v2"; do
+    [[ -x $f ]] || { echo "e2e: engine 28 is not unpacked: $f missing; run 'make test-deps' (or: tests/e2e/engine28.sh)" >&2; exit 1; }
+  done
+  case $e28/ in # UML's init puts tmpfs over these: the tree would be invisible inside
+    /tmp/* | /run/* | /root/* | /var/lib/docker/* | /var/lib/containerd/* | /etc/docker/*)
+      echo "e2e: E2E_ENGINE28_DIR must not lie under /tmp, /run, /root, /etc/docker, /var/lib/docker or /var/lib/containerd (hidden inside UML): $e28" >&2
+      exit 1 ;;
+  esac
+fi
 if [[ ! -x $mvlan_bin ]]; then
   echo "e2e: mvlan binary not found or not executable: '$mvlan_bin' (build it with make; pass --mvlan PATH)" >&2
   exit 1
@@ -135,7 +162,7 @@ trap 'status=143; exit 143' TERM
 trap 'status=129; exit 129' HUP
 
 log "==> $name: inside user-mode Linux ($(uname -r) host, UML $(basename "$(ls -d /usr/lib/uml/modules/*/ | head -1)")), run $run"
-log "    plugin under test: $mvlan_bin; deadline ${deadline_s}s"
+log "    plugin under test: $mvlan_bin; engine $("$dockerd_bin" --version 2>/dev/null | head -1); deadline ${deadline_s}s"
 
 # The image: busybox-static and its applets, imported inside UML with `docker import`.
 mkdir -p "$run/rootfs/bin" "$run/rootfs/etc" "$run/rootfs/tmp"
@@ -152,14 +179,20 @@ rm -rf "$run/rootfs"
 install -m 0755 "$here/uml_engine_init.sh" "$run/init"
 install -m 0755 "$mvlan_bin" "$run/mvlan"
 install -m 0644 "$here/uml_engine_lib.sh" "$run/uml_engine_lib.sh"
-install -m 0755 "$scenario" "$run/scenario.sh"
+install -m 0755 "$scenario" "$run/$name.sh" # its own name: the scenario logs by it
 end=$(( ${t0%.*} + deadline_s - 30 )) # the scenario's end; init then needs a few s to power off
 {
-  printf 'scenario=%q\n' "$run/scenario.sh"
+  printf 'scenario=%q\n' "$run/$name.sh"
   printf 'lib=%q\n' "$run/uml_engine_lib.sh"
   printf 'mvlan_bin=%q\n' "$run/mvlan"
   printf 'image_tar=%q\n' "$run/busybox.tar"
   printf 'scenario_end=%q\n' "$end"
+  printf 'engine=%q\n' "$engine"
+  printf 'dockerd_bin=%q\n' "$dockerd_bin"
+  printf 'docker_bin=%q\n' "$docker_bin"
+  printf 'containerd_bin=%q\n' "$containerd_bin"
+  printf 'ctr_bin=%q\n' "$ctr_bin"
+  printf 'engine_path=%q\n' "$engine_path"
   printf 'argv=('
   for a in "$@"; do printf '%q ' "$a"; done
   printf ')\n'
@@ -185,7 +218,7 @@ shown=1
 if [[ ! -f $run/rc ]]; then
   if ((uml_rc == 124 || uml_rc == 137)); then status=124; else status=1; fi
   log "FAIL: user-mode Linux did not report a result (exit $uml_rc; UML timeout ${uml_timeout}s)"
-  for f in console.log init.log dockerd.log mvlan.log; do
+  for f in console.log init.log containerd.log dockerd.log mvlan.log; do
     [[ -s $run/$f ]] || continue
     echo "       ---- last lines of $f" >&2
     tail -n 25 "$run/$f" | sed 's/^/       | /' >&2

@@ -4,8 +4,6 @@
 # host's files are only read. Starts mvlan and a Docker engine, imports the busybox image, runs
 # the scenario (bounded by the deadline the runner set), leaves its exit status in $dir/rc for
 # the host, and powers off. Logs: $dir/init.log (this), dockerd.log, mvlan.log, test.log.
-# Not /usr/local: the engine, its client, containerd and runc are Debian 12's (docker.io 20.10).
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 dir=${mvlan_uml_dir:?mvlan_uml_dir must be on the UML command line}
 exec >"$dir/init.log" 2>&1
 t0=$(date +%s)
@@ -17,9 +15,14 @@ finish() { # STATUS: hand the result to the host and power off
   poweroff -f
 }
 scenario='' lib='' mvlan_bin='' image_tar='' scenario_end=0 argv=() # set by the runner's config:
+engine=20 dockerd_bin=/usr/sbin/dockerd docker_bin=/usr/bin/docker containerd_bin=/usr/bin/containerd
+ctr_bin=/usr/bin/ctr engine_path=''
 # shellcheck source=/dev/null
 source "$dir/config" || finish 1
-ts "init: $(uname -sr), scenario $scenario"
+# Not /usr/local. Engine 20: all of it is Debian 12's. Engine 28: its tree comes first (containerd
+# finds containerd-shim-runc-v2 there, and runc if the tree has one; else Debian's /usr/sbin/runc).
+export PATH=${engine_path:+$engine_path:}/usr/sbin:/usr/bin:/sbin:/bin
+ts "init: $(uname -sr), scenario $scenario, engine $engine ($dockerd_bin)"
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -64,9 +67,16 @@ ts "starting mvlan and containerd"
 echo $! >/run/mvlan.pid
 # containerd on its own, waited for as long as it takes: the one dockerd would start gets a fixed
 # timeout, which a loaded host's UML can miss ("timeout waiting for containerd to start").
+# Without CRI (Kubernetes' API, of no use to dockerd, and slow to start in UML): containerd 1.6
+# reads config version 2; 2.x reads version 3, where CRI is three plugins (a version-2 file would
+# be migrated in memory at every start, with the two new CRI plugins left enabled).
 mkdir -p /run/containerd-uml
-printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n' >/run/containerd-uml/config.toml
-containerd --config /run/containerd-uml/config.toml --root /run/containerd-uml/root \
+if [[ $engine == 20 ]]; then
+  printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+else
+  printf 'version = 3\ndisabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime"]\n'
+fi >/run/containerd-uml/config.toml
+"$containerd_bin" --config /run/containerd-uml/config.toml --root /run/containerd-uml/root \
   --state /run/containerd-uml/state --address /run/containerd-uml/containerd.sock \
   >"$dir/containerd.log" 2>&1 </dev/null &
 containerd_pid=$!
@@ -77,28 +87,31 @@ until curl -sf -o /dev/null --max-time 5 --unix-socket /run/docker/plugins/mvlan
   sleep 0.2
 done
 ts "mvlan up (pid $(cat /run/mvlan.pid))"
-until ctr --address /run/containerd-uml/containerd.sock version >/dev/null 2>&1; do
+until "$ctr_bin" --address /run/containerd-uml/containerd.sock version >/dev/null 2>&1; do
   kill -0 $containerd_pid 2>/dev/null || { ts "containerd exited"; finish 1; }
   (($(date +%s) < scenario_end)) || { ts "containerd did not answer before the deadline"; finish 124; }
   sleep 0.5
 done
 ts "containerd up"
 ts "starting dockerd"
-dockerd --containerd /run/containerd-uml/containerd.sock \
+# The engine's own firewall rules serve bridge networks and published ports, neither used here:
+# off, for 28 too, whose --ip6tables defaults to on (UML loads no ip6tables module). The rules
+# for the containers' DNS resolver come anyway, through the legacy backend bound above.
+"$dockerd_bin" --containerd /run/containerd-uml/containerd.sock \
   --data-root /run/docker-uml/data --exec-root /run/docker-uml/exec -H "$MVLAN_UML_SOCK" \
   --pidfile /run/docker-uml/docker.pid --storage-driver=vfs --bridge=none \
   --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
   >"$dir/dockerd.log" 2>&1 </dev/null &
 dockerd_pid=$!
-until docker -H "$MVLAN_UML_SOCK" version >/dev/null 2>&1; do
+until "$docker_bin" -H "$MVLAN_UML_SOCK" version >/dev/null 2>&1; do
   kill -0 $dockerd_pid 2>/dev/null || { ts "dockerd exited"; finish 1; }
   (($(date +%s) < scenario_end)) || { ts "dockerd did not answer before the deadline"; finish 124; }
   sleep 0.5
 done
-ts "dockerd up"
+ts "dockerd up: $("$docker_bin" -H "$MVLAN_UML_SOCK" version --format 'server {{.Server.Version}}, client {{.Client.Version}}' 2>&1)"
 left=$((scenario_end - $(date +%s)))
 ((left > 0)) || { ts "no time left for the image import"; finish 124; }
-timeout "$left" docker -H "$MVLAN_UML_SOCK" import "$image_tar" busybox:e2e >/dev/null ||
+timeout "$left" "$docker_bin" -H "$MVLAN_UML_SOCK" import "$image_tar" busybox:e2e >/dev/null ||
   { rc=$?; ts "docker import failed (status $rc)"; ((rc == 124)) && finish 124; finish 1; }
 ts "image busybox:e2e imported"
 
@@ -106,7 +119,8 @@ left=$((scenario_end - $(date +%s)))
 ((left > 0)) || { ts "no time left for the scenario"; finish 124; }
 ts "running the scenario (${left}s left)"
 # The scenario's own timer (USR1) lets it log where it was; timeout is the backstop.
-MVLAN_IN_UML=1 MVLAN_UML_LIB=$lib MVLAN_UML_DEADLINE=$left MVLAN_UML_BOOT=$(($(date +%s) - t0)) \
+MVLAN_IN_UML=1 MVLAN_UML_LIB=$lib MVLAN_UML_ENGINE=$engine MVLAN_UML_DOCKER=$docker_bin \
+  MVLAN_UML_BIN=$mvlan_bin MVLAN_UML_DEADLINE=$left MVLAN_UML_BOOT=$(($(date +%s) - t0)) \
   timeout --kill-after=3 $((left + 5)) bash "$scenario" "${argv[@]}" >"$dir/test.log" 2>&1 </dev/null
 rc=$?
 ts "scenario ended with status $rc"

@@ -5,14 +5,17 @@
 #   if [[ -z ${MVLAN_IN_UML:-} ]]; then exec bash "$(dirname "$0")/uml_engine.sh" "$0" "$@"; fi
 #   source "$MVLAN_UML_LIB"
 #
-# so that run on the host it boots UML (passing --mvlan PATH on), and inside UML it gets: one
-# engine (dk ...) with mvlan as -d mvlan / --ipam-driver mvlan and the image busybox:e2e, both
-# started by the init; the root network namespace of UML to make links in; and the same step
-# log and assertions as lib.sh. The run has nothing to clean up: UML is thrown away.
+# so that run on the host it boots UML (passing --mvlan PATH and --engine 20|28 on), and inside
+# UML it gets: one engine of that generation (dk ..., its own client; E2E_ENGINE) with mvlan as
+# -d mvlan / --ipam-driver mvlan and the image busybox:e2e, both started by the init; the root
+# network namespace of UML to make links in; and the same step log and assertions as lib.sh.
+# The run has nothing to clean up: UML is thrown away.
 
 set -Eeuo pipefail
 E2E_NAME=$(basename "$0" .sh)
 E2E_IMAGE=busybox:e2e
+# The engine generation the init started (20 or 28, as lib.sh's), for what differs between them.
+E2E_ENGINE=${MVLAN_UML_ENGINE:-20}
 E2E_T0=$EPOCHREALTIME
 E2E_PID=$$
 
@@ -69,7 +72,7 @@ if [[ ${MVLAN_UML_DEADLINE:-} =~ ^[0-9]+$ ]]; then
   _E2E_WATCHDOG=$!
 fi
 
-info "inside user-mode Linux: engine and plugin ready ${MVLAN_UML_BOOT:-?} s after boot, ${MVLAN_UML_DEADLINE:-?} s left"
+info "inside user-mode Linux: engine $E2E_ENGINE (client ${MVLAN_UML_DOCKER:-/usr/bin/docker}) and plugin ready ${MVLAN_UML_BOOT:-?} s after boot, ${MVLAN_UML_DEADLINE:-?} s left"
 
 # ---- assertions (as lib.sh) ------------------------------------------------------------------
 assert_eq() { # EXPECTED ACTUAL WHAT
@@ -97,8 +100,9 @@ assert_ok() { # WHAT CMD...: CMD succeeds; output in $E2E_OUT
 }
 
 # ---- engine, links, containers ---------------------------------------------------------------
-# dk ARGS...: the UML engine's client (each call bounded: a hung engine must not eat the deadline).
-dk() { timeout 120 /usr/bin/docker -H "$MVLAN_UML_SOCK" "$@"; }
+# dk ARGS...: the UML engine's client, the one of its generation (each call bounded: a hung engine
+# must not eat the deadline).
+dk() { timeout 120 "${MVLAN_UML_DOCKER:-/usr/bin/docker}" -H "$MVLAN_UML_SOCK" "$@"; }
 
 # link_details NAME: `ip -d -o link show NAME` (empty when it does not exist).
 link_details() { ip -d -o link show dev "$1" 2>/dev/null || true; }
@@ -151,5 +155,7 @@ assert_no_ping() { # NAME IP
   ! dk exec "$1" ping -c 2 -W 1 "$2" >/dev/null 2>&1 || fail "$1 must not reach $2" "expected: no answer" "seen: answers"
   pass "$1 does not reach $2"
 }
+# mvlan_status: `mvlan status` of the plugin the init started (it only reads the database).
+mvlan_status() { "${MVLAN_UML_BIN:?}" status --state-dir /run/mvlan-state; }
 # plugin_alive: the mvlan the init started still runs.
 plugin_alive() { kill -0 "$(cat /run/mvlan.pid)" 2>/dev/null; }

@@ -1,13 +1,14 @@
 #!/bin/bash
 # Scenario 8 of the product: VLAN parents that mvlan makes, inside user-mode Linux (the host kernel
-# has no 802.1Q) with a real Docker engine (20.10). A dummy link d0 plays the NIC. Two networks
-# on -o parent=d0.10 and -o parent=d0.20 make VLAN links 10 and 20; both networks use the SAME
-# subnet (disjoint --ip-range), so only the VLAN parent separates them: two containers on VLAN 10
-# reach each other, one on VLAN 20 does not reach them although its address is on-link. Removing
-# the networks removes the VLAN links mvlan made; a VLAN link the user made (d0.30) survives
-# `docker network rm` of a network on it.
+# has no 802.1Q, nor dummy links) with a real Docker engine (20.10 or 28.5). A dummy link d0 plays
+# the NIC. Two networks on -o parent=d0.10 and -o parent=d0.20 make VLAN links 10 and 20; both
+# networks use the SAME subnet (disjoint --ip-range), so only the VLAN parent separates them: two
+# containers on VLAN 10 reach each other, one on VLAN 20 does not reach them although its address
+# is on-link. A network without parent gets a dummy link mvlan makes, and no gateway on engine 28
+# (GwAllocCheck), one it keeps unused on 20.10. Removing the networks removes the VLAN and dummy
+# links mvlan made; a VLAN link the user made (d0.30) survives `docker network rm` of its network.
 #
-# Usage (root, on the host): tests/e2e/uml_vlan_test.sh [--mvlan build/mvlan]
+# Usage (root, on the host): tests/e2e/uml_vlan_test.sh [--mvlan build/mvlan] [--engine 20|28]
 # It re-runs itself inside UML through tests/e2e/uml_engine.sh (see there: deadline, logs).
 #
 # Note: a dummy link drops what it sends, so VLAN 10 and VLAN 20 here are two L2 segments that
@@ -84,8 +85,31 @@ ip link set d0.30 up
 assert_ok "network create vlan30 (parent d0.30, the user's)" \
   dk network create "${mv[@]}" --subnet 203.0.113.0/24 --gateway 203.0.113.1 -o parent=d0.30 vlan30
 
-step "removal: the VLAN links mvlan made go with their networks, the user's stays"
-assert_ok "remove the containers" dk rm -f c1 c2 c3
+step "a network without parent: mvlan makes a dummy link for it, and the network is internal"
+assert_ok "network create noparent (no -o parent)" dk network create "${mv[@]}" --subnet 198.51.100.0/24 noparent
+id=$(dk network inspect --format '{{.Id}}' noparent)
+dm=dm-${id:0:12}
+assert_match "^[0-9]+: $dm: <([^>]*,)?UP[,>].* dummy " "$(link_details "$dm")" "$dm is a dummy link, up"
+gw=$(mvlan_status | awk '$1 ~ /^198\.51\.100\./ && $2 == "gateway" {print $1}')
+# The engines differ here (README "Engine compatibility"): only 28 asks the driver first.
+if [[ $E2E_ENGINE == 28 ]]; then
+  assert_empty "$gw" "engine 28: mvlan was asked for no gateway for noparent (GwAllocCheck: skip)"
+  first=198.51.100.1
+else
+  assert_eq 198.51.100.1 "$gw" "engine 20.10: the engine asks for a gateway anyway (no GwAllocCheck); mvlan holds 198.51.100.1 unused"
+  first=198.51.100.2
+fi
+ctr_run c4 noparent
+assert_eq "$first" "$(ctr_ip c4 noparent)" "the first container on noparent gets $first"
+out=$(ctr_exec c4 sh -c 'cat /sys/class/net/eth0/iflink; ip route')
+assert_eq "$(cat "/sys/class/net/$dm/ifindex")" "${out%%$'\n'*}" "c4's eth0 hangs off $dm"
+[[ $out != *default* ]] || fail "c4 on the internal noparent has no default route" "seen: $out"
+pass "c4 on the internal noparent has no default route"
+
+step "removal: the VLAN and dummy links mvlan made go with their networks, the user's stays"
+assert_ok "remove the containers" dk rm -f c1 c2 c3 c4
+assert_ok "network rm noparent" dk network rm noparent
+assert_no_link "$dm" "$dm (made by mvlan) is gone with noparent"
 assert_ok "network rm vlan10" dk network rm vlan10
 assert_no_link d0.10 "d0.10 (made by mvlan) is gone with vlan10"
 assert_vlan d0.20 d0 20

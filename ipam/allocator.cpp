@@ -1,6 +1,7 @@
 #include "ipam/allocator.h"
 
 #include "ipam/error.h"
+#include "ipam/shown.h"
 
 namespace mvlan::ipam {
 namespace {
@@ -11,19 +12,10 @@ int min_length(Family f) {
   return f == Family::V4 ? 8 : 16;
 }
 
-std::string quoted(std::string_view s) {
-  // Hostile input may be huge: the message shows a bounded prefix of it.
-  constexpr size_t kMax = 80;
-  std::string out = "\"";
-  out.append(s.substr(0, kMax));
-  if (s.size() > kMax) out += "...";
-  return out + "\"";
-}
-
 Prefix parse_prefix_field(const std::string& field, const std::string& flag,
                           const std::string& text, Family family) {
   auto cidr = Cidr::parse(text);
-  const std::string what = "invalid " + field + " " + quoted(text) + " (" + flag + "): ";
+  const std::string what = "invalid " + field + " " + shown_value(text) + " (" + flag + "): ";
   if (!cidr) {
     throw invalid(what + "not an " + name_of(family) + " prefix such as " +
                   (family == Family::V4 ? "192.0.2.0/24" : "2001:db8:1::/64"));
@@ -44,7 +36,7 @@ Prefix parse_prefix_field(const std::string& field, const std::string& flag,
 PoolSpec validate_pool_request(const PoolRequest& request) {
   PoolSpec spec;
   if (request.address_space != kLocalSpace && request.address_space != kGlobalSpace) {
-    throw invalid("invalid AddressSpace " + quoted(request.address_space) + ": mvlan serves " +
+    throw invalid("invalid AddressSpace " + shown_value(request.address_space) + ": mvlan serves " +
                   kLocalSpace + " and " + kGlobalSpace);
   }
   spec.address_space = request.address_space;
@@ -54,30 +46,30 @@ PoolSpec validate_pool_request(const PoolRequest& request) {
     spec.subnet = parse_prefix_field("Pool", "--subnet", request.pool, spec.family);
     const int min = min_length(spec.family);
     if (spec.subnet->length() < min) {
-      throw invalid("invalid Pool " + quoted(request.pool) + " (--subnet): an " +
+      throw invalid("invalid Pool " + shown_value(request.pool) + " (--subnet): an " +
                     name_of(spec.family) + " pool must be /" + std::to_string(min) + " to /" +
                     std::to_string(bits_of(spec.family)));
     }
   }
   if (!request.sub_pool.empty()) {
     if (!spec.subnet) {
-      throw invalid("invalid SubPool " + quoted(request.sub_pool) +
+      throw invalid("invalid SubPool " + shown_value(request.sub_pool) +
                     " (--ip-range): an ip-range needs an explicit Pool (--subnet) around it");
     }
     spec.range = parse_prefix_field("SubPool", "--ip-range", request.sub_pool, spec.family);
     if (!spec.subnet->contains(*spec.range)) {
-      throw invalid("invalid SubPool " + quoted(request.sub_pool) +
+      throw invalid("invalid SubPool " + shown_value(request.sub_pool) +
                     " (--ip-range): it must lie inside the pool " + spec.subnet->str());
     }
   }
   for (const auto& [key, value] : request.options) {
     if (key != "allocation") {
-      throw invalid("unknown ipam option " + quoted(key) + " (--ipam-opt): valid options are " +
-                    kValidOptions);
+      throw invalid("unknown ipam option " + shown_value(key) +
+                    " (--ipam-opt): valid options are " + kValidOptions);
     }
     auto order = parse_allocation_order(value);
     if (!order) {
-      throw invalid("invalid ipam option allocation=" + quoted(value) +
+      throw invalid("invalid ipam option allocation=" + shown_value(value) +
                     " (--ipam-opt): valid values are round-robin (default) and lowest");
     }
     spec.order = *order;
@@ -160,7 +152,7 @@ std::vector<DefaultPool> parse_default_pools(std::string_view text) {
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     start = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
     if (item.empty()) continue;
-    const std::string bad = "invalid MVLAN_DEFAULT_POOLS entry " + quoted(item) +
+    const std::string bad = "invalid MVLAN_DEFAULT_POOLS entry " + shown_value(item) +
                             ": expected cidr/size such as 198.18.0.0/15/24";
     const size_t last_slash = item.rfind('/');
     if (last_slash == std::string_view::npos) throw invalid(bad);

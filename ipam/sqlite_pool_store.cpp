@@ -4,6 +4,7 @@
 
 #include "ipam/allocator.h"
 #include "ipam/error.h"
+#include "ipam/shown.h"
 
 namespace mvlan::ipam {
 namespace {
@@ -338,8 +339,8 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
   return db_.write([&] {
     auto pool = load_pool(pool_id);
     if (!pool) {
-      throw not_found("unknown PoolID \"" + pool_id.substr(0, 120) +
-                      "\": mvlan holds no such pool (it was released, or never requested here)");
+      throw not_found("unknown PoolID " + shown_value(pool_id, 120) +
+                      ": mvlan holds no such pool (it was released, or never requested here)");
     }
     auto runs = [&](const Address& x) { return run_at_or_before(pool->set_id, x); };
 

@@ -2,6 +2,7 @@
 
 #include "ipam/address.h"
 #include "ipam/error.h"
+#include "ipam/shown.h"
 #include "plugin/log.h"
 #include "plugin/mac.h"
 #include "plugin/network_driver.h"
@@ -14,10 +15,28 @@ std::string short_id(const std::string& id) {
   return id.substr(0, 12);
 }
 
-void check_cidr(const char* field, const std::string& text) {
-  if (!text.empty() && !ipam::Cidr::parse(text)) {
-    throw invalid(std::string("field ") + field + " \"" + text.substr(0, 64) +
-                  "\" is not an address with a prefix length such as 192.0.2.10/24");
+void check_cidr(const char* field, const std::string& text, ipam::Family family) {
+  if (text.empty()) return;
+  const char* example = family == ipam::Family::V4 ? "192.0.2.10/24" : "2001:db8::10/64";
+  const auto cidr = ipam::Cidr::parse(text);
+  if (!cidr) {
+    throw invalid(std::string("field ") + field + " " + shown_value(text) +
+                  " is not an address with a prefix length such as " + example);
+  }
+  if (cidr->address.family() != family) {
+    throw invalid(std::string("field ") + field + " " + cidr->str() + " is " +
+                  ipam::name_of(cidr->address.family()) + "; it takes an " + ipam::name_of(family) +
+                  " address such as " + example);
+  }
+}
+
+// Docker names the endpoint's network in every call: an endpoint of another network is not one
+// the caller may join, leave or delete.
+void check_network_of(const store::EndpointRecord& endpoint, const std::string& network_id) {
+  if (endpoint.network_id != network_id) {
+    throw not_found("endpoint " + short_id(endpoint.id) + " is not on network " +
+                    short_id(network_id) + " (it is on network " + short_id(endpoint.network_id) +
+                    ")");
   }
 }
 
@@ -41,8 +60,8 @@ std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
 std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
   check_docker_id("NetworkID", request.network_id);
   check_docker_id("EndpointID", request.endpoint_id);
-  check_cidr("Interface.Address", request.address4);
-  check_cidr("Interface.AddressIPv6", request.address6);
+  check_cidr("Interface.Address", request.address4, ipam::Family::V4);
+  check_cidr("Interface.AddressIPv6", request.address6, ipam::Family::V6);
   std::optional<std::string> generated;
   std::string mac = request.mac;
   if (mac.empty()) {
@@ -51,8 +70,8 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
   } else {
     auto parsed = parse_mac(mac);
     if (!parsed) {
-      throw invalid("field Interface.MacAddress \"" + mac.substr(0, 32) +
-                    "\" is not a MAC address such as 02:42:c0:00:02:0a");
+      throw invalid("field Interface.MacAddress " + shown_value(mac) +
+                    " is not a MAC address such as 02:42:c0:00:02:0a");
     }
     if (is_multicast(*parsed) || is_zero(*parsed)) {
       throw invalid("field Interface.MacAddress " + format_mac(*parsed) + " is " +
@@ -95,6 +114,7 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   std::lock_guard lock(mutex_);
   auto endpoint = store_.endpoint(endpoint_id);
   if (!endpoint) throw not_found("unknown endpoint " + short_id(endpoint_id));
+  check_network_of(*endpoint, network_id);
   const auto network = require_network(endpoint->network_id);
   ensure_parent(network);
   // A link of this name in the host namespace is left over from an interrupted Join.
@@ -139,6 +159,7 @@ void NetworkDriver::leave(const std::string& network_id, const std::string& endp
   std::lock_guard lock(mutex_);
   auto endpoint = store_.endpoint(endpoint_id);
   if (!endpoint) return;
+  check_network_of(*endpoint, network_id);
   if (auto network = store_.network(endpoint->network_id)) delete_host_route(*network, *endpoint);
   // Docker moved the link back to the host namespace under its SrcName: delete it there.
   if (kernel_.delete_link(endpoint->link)) log::info("endpoint " + short_id(endpoint_id) + " left");
@@ -150,6 +171,7 @@ void NetworkDriver::delete_endpoint(const std::string& network_id, const std::st
   std::lock_guard lock(mutex_);
   auto endpoint = store_.endpoint(endpoint_id);
   if (!endpoint) return;
+  check_network_of(*endpoint, network_id);
   if (auto network = store_.network(endpoint->network_id)) delete_host_route(*network, *endpoint);
   kernel_.delete_link(endpoint->link);
   store_.remove_endpoint(endpoint_id);

@@ -7,6 +7,7 @@
 
 #include "ipam/address.h"
 #include "ipam/error.h"
+#include "ipam/shown.h"
 #include "plugin/log.h"
 #include "plugin/network_driver.h"
 
@@ -60,8 +61,10 @@ void NetworkDriver::reserve_host_address(const CreateNetworkRequest& request,
     throw invalid(what + "the network has no " + ipam::name_of(family) + " subnet");
   }
   const auto subnet = ipam::Prefix::parse(data.front().pool);
-  if (!subnet) throw invalid(what + "the network's pool \"" + data.front().pool.substr(0, 64) +
-                             "\" is not a subnet");
+  if (!subnet) {
+    throw invalid(what + "the network's pool " + shown_value(data.front().pool) +
+                  " is not a subnet");
+  }
   if (address && !subnet->contains(*address)) {
     throw invalid(what + "the address is outside the network's subnet " + subnet->str() +
                   "; give an address inside it");

@@ -2,6 +2,8 @@
 
 #include "ipam/allocator.h"
 #include "ipam/error.h"
+#include "ipam/shown.h"
+#include "plugin/mac.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -12,9 +14,8 @@ constexpr const char* kMacOption = "com.docker.network.endpoint.macaddress";
 ipam::Address parse_address_field(const std::string& text) {
   auto a = ipam::Address::parse(text);
   if (!a) {
-    const std::string shown = text.size() > 80 ? text.substr(0, 80) + "..." : text;
-    throw invalid("field Address \"" + shown +
-                  "\" is not a plain IPv4 or IPv6 address such as 192.0.2.10 or 2001:db8::10");
+    throw invalid("field Address " + shown_value(text) +
+                  " is not a plain IPv4 or IPv6 address such as 192.0.2.10 or 2001:db8::10");
   }
   return *a;
 }
@@ -37,12 +38,20 @@ ipam::AddressRequest address_request_from(const json& body) {
   const auto options = string_map(body, "Options");
   if (auto it = options.find("RequestAddressType"); it != options.end()) {
     if (it->second != kGatewayType) {
-      throw invalid("Options.RequestAddressType \"" + it->second.substr(0, 80) +
-                    "\" is unknown; the only type is " + kGatewayType);
+      throw invalid("Options.RequestAddressType " + shown_value(it->second) +
+                    " is unknown; the only type is " + kGatewayType);
     }
     r.gateway = true;
   }
-  if (auto it = options.find(kMacOption); it != options.end()) r.mac = it->second.substr(0, 64);
+  // The MAC is stored with the grant and quoted back when someone else asks for the address.
+  if (auto it = options.find(kMacOption); it != options.end() && !it->second.empty()) {
+    const auto mac = parse_mac(it->second);
+    if (!mac) {
+      throw invalid(std::string("field Options.") + kMacOption + " " + shown_value(it->second) +
+                    " is not a MAC address such as 02:42:c0:00:02:0a");
+    }
+    r.mac = format_mac(*mac);
+  }
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "ipam/error.h"
+#include "ipam/shown.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -11,14 +12,13 @@ namespace {
 constexpr int kMaxDepth = 32;
 
 std::string shown(const json& value) {
-  std::string s = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 80) s = s.substr(0, 80) + "...";
-  return s;
+  if (value.is_string()) return shown_value(value.get_ref<const std::string&>());
+  return shown_bare(value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-std::string expected(const char* field, const char* what, const json& got) {
-  return std::string("field ") + field + " must be " + what + ", got " + type_name(got) + " " +
-         shown(got);
+std::string expected(const std::string& field, const char* what, const json& got) {
+  const std::string message = "field " + field + " must be " + what + ", got " + type_name(got);
+  return got.is_null() ? message : message + " " + shown(got);
 }
 
 // Tracks the keys of every open object so a repeated key is refused rather than silently
@@ -46,7 +46,7 @@ class StrictSax : public nlohmann::detail::json_sax_dom_parser<json> {
   }
   bool key(string_t& k) {
     if (!keys_.back().insert(k).second) {
-      throw invalid("request body repeats the key \"" + k.substr(0, 80) + "\" in one object");
+      throw invalid("request body repeats the key " + shown_value(k) + " in one object");
     }
     return json_sax_dom_parser::key(k);
   }
@@ -66,7 +66,8 @@ json parse_body(const std::string& body) {
   try {
     ok = json::sax_parse(body, &sax, json::input_format_t::json, true, false);
   } catch (const json::exception& e) {
-    throw invalid(std::string("request body is not valid JSON: ") + e.what());
+    // The parser quotes the bytes it stopped at: they are the request's, so they are shown safely.
+    throw invalid("request body is not valid JSON: " + shown_bare(e.what(), 200));
   }
   if (!ok || sax.is_errored()) throw invalid("request body is not valid JSON");
   if (!out.is_object()) {
@@ -124,8 +125,7 @@ std::map<std::string, std::string> string_map(const json& body, const char* fiel
   if (!it->is_object()) throw invalid(expected(field, "an object of strings", *it));
   for (const auto& [k, v] : it->items()) {
     if (!v.is_string()) {
-      throw invalid(std::string("field ") + field + "." + k.substr(0, 80) +
-                    " must be a string, got " + type_name(v) + " " + shown(v));
+      throw invalid(expected(std::string(field) + "." + shown_bare(k), "a string", v));
     }
     out[k] = v.get<std::string>();
   }

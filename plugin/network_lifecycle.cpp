@@ -2,6 +2,7 @@
 
 #include "ipam/address.h"
 #include "ipam/error.h"
+#include "ipam/shown.h"
 #include "plugin/log.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
@@ -13,15 +14,29 @@ std::string short_id(const std::string& id) {
   return id.substr(0, 12);
 }
 
-std::string plain_gateway(const std::vector<IpamData>& data, const char* field) {
+std::string plain_gateway(const std::vector<IpamData>& data, const char* field,
+                          ipam::Family family) {
   if (data.empty() || data.front().gateway.empty()) return "";
+  const std::string example = family == ipam::Family::V4 ? "192.0.2.1/24" : "2001:db8::1/64";
   auto cidr = ipam::Cidr::parse(data.front().gateway);
   if (!cidr) {
-    throw invalid(std::string("field ") + field + "[0].Gateway \"" +
-                  data.front().gateway.substr(0, 64) + "\" is not an address with a prefix " +
-                  "length such as 192.0.2.1/24");
+    throw invalid(std::string("field ") + field + "[0].Gateway " +
+                  shown_value(data.front().gateway) + " is not an address with a prefix " +
+                  "length such as " + example);
+  }
+  // Join hands it to Docker as this family's gateway: the other family's would break routing.
+  if (cidr->address.family() != family) {
+    throw invalid(std::string("field ") + field + "[0].Gateway " + cidr->str() + " is " +
+                  ipam::name_of(cidr->address.family()) + "; give an " + ipam::name_of(family) +
+                  " address such as " + example);
   }
   return cidr->address.str();
+}
+
+Error no_such_link(const std::string& parent) {
+  return invalid("option parent=" + parent +
+                 ": no such link; give an existing link, or NAME.VID (such as eth0.100) to "
+                 "have mvlan create an 802.1Q VLAN link on NAME");
 }
 
 // A shim link joins the containers' macvlan links on their parent: only bridge and vepa networks
@@ -70,6 +85,11 @@ NetworkDriver::GatewaySkip NetworkDriver::gateway_skip(
     const std::map<std::string, std::string>& generic, bool internal) {
   const NetworkOptions options = parse_network_options(generic);
   check_host_access(options, internal);
+  // A parent that would be refused by CreateNetwork is refused here, before Docker reserves a
+  // gateway for it.
+  if (options.parent && !kernel_.find_link(*options.parent) && !parse_vlan_name(*options.parent)) {
+    throw no_such_link(*options.parent);
+  }
   const bool none = internal || !options.parent;
   return {none, none};
 }
@@ -84,8 +104,8 @@ void NetworkDriver::create_network(const CreateNetworkRequest& request) {
   network.ipv6 = request.ipv6;
   network.internal = request.internal || !options.parent;
   if (!network.internal) {
-    network.gateway4 = plain_gateway(request.ipv4, "IPv4Data");
-    network.gateway6 = plain_gateway(request.ipv6_data, "IPv6Data");
+    network.gateway4 = plain_gateway(request.ipv4, "IPv4Data", ipam::Family::V4);
+    network.gateway6 = plain_gateway(request.ipv6_data, "IPv6Data", ipam::Family::V6);
   }
 
   std::lock_guard lock(mutex_);
@@ -113,9 +133,7 @@ void NetworkDriver::create_network(const CreateNetworkRequest& request) {
       parent_mtu = base->mtu;
       to_make = store::OwnedParent{network.parent, "vlan", vlan->base, vlan->vid};
     } else {
-      throw invalid("option parent=" + network.parent +
-                    ": no such link; give an existing link, or NAME.VID (such as eth0.100) to "
-                    "have mvlan create an 802.1Q VLAN link on NAME");
+      throw no_such_link(network.parent);
     }
   }
 

@@ -5,21 +5,13 @@
 
 #include "ipam/address.h"
 #include "ipam/error.h"
+#include "ipam/shown.h"
 
 namespace mvlan::plugin {
 namespace {
 
 const std::vector<std::string> kKnown = {"parent", "macvlan_mode", "mtu", "host_access"};
 constexpr const char* kKnownList = "parent, macvlan_mode, mtu, host_access";
-
-std::string shown(const std::string& s) {
-  std::string out;
-  for (char c : s.substr(0, 64)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;  // control characters never reach a log line raw
-  }
-  return "\"" + out + (s.size() > 64 ? "...\"" : "\"");
-}
 
 size_t distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
@@ -69,13 +61,15 @@ const char* mode_name(kernel::MacvlanMode mode) {
 }
 
 void check_link_name(const std::string& option, const std::string& name) {
-  const std::string what = "option " + option + "=" + shown(name) + ": ";
-  if (name.empty()) throw invalid(what + "a link name is needed");
+  const std::string what = "option " + option + "=" + shown_value(name) + ": ";
+  if (name.empty()) throw invalid(what + "a link name is needed, such as eth0 or eth0.100");
   if (name.size() > 15) {
     throw invalid(what + "link names are at most 15 characters (this one has " +
                   std::to_string(name.size()) + ")");
   }
-  if (name == "." || name == "..") throw invalid(what + "not a link name");
+  if (name == "." || name == "..") {
+    throw invalid(what + "not a link name; give a link such as eth0 or eth0.100");
+  }
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '_' || c == '-' || c == '.';
@@ -92,15 +86,16 @@ std::optional<VlanName> parse_vlan_name(const std::string& name) {
   const std::string base = name.substr(0, dot);
   const std::string id = name.substr(dot + 1);
   if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
-    throw invalid("option parent=" + shown(name) + ": the VLAN id after the last '.' must be a " +
+    throw invalid("option parent=" + shown_value(name) +
+                  ": the VLAN id after the last '.' must be a " +
                   "number from 1 to 4094, as in eth0.100");
   }
   const long vid = id.size() > 5 ? 99999 : std::stol(id);
   if (vid < 1 || vid > 4094) {
-    throw invalid("option parent=" + shown(name) + ": VLAN id " + id.substr(0, 8) +
+    throw invalid("option parent=" + shown_value(name) + ": VLAN id " + shown_bare(id, 8) +
                   " is outside 1-4094");
   }
-  if (base == "lo") throw invalid("option parent=" + shown(name) + ": lo cannot carry VLANs");
+  if (base == "lo") throw invalid("option parent=" + shown_value(name) + ": lo cannot carry VLANs");
   return VlanName{base, static_cast<int>(vid)};
 }
 
@@ -108,8 +103,8 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
   NetworkOptions o;
   for (const auto& [key, value] : generic) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
-      throw invalid("unknown option " + shown(key) + suggestion(key) + "; mvlan's options are " +
-                    kKnownList);
+      throw invalid("unknown option " + shown_value(key) + suggestion(key) +
+                    "; mvlan's options are " + kKnownList);
     }
   }
   if (auto it = generic.find("parent"); it != generic.end()) {
@@ -119,7 +114,7 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
   if (auto it = generic.find("macvlan_mode"); it != generic.end()) {
     auto mode = parse_mode(it->second);
     if (!mode) {
-      throw invalid("option macvlan_mode=" + shown(it->second) +
+      throw invalid("option macvlan_mode=" + shown_value(it->second) +
                     ": valid modes are bridge (default), private, vepa and passthru");
     }
     o.mode = *mode;
@@ -128,14 +123,14 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
     const std::string& v = it->second;
     if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos ||
         std::stoul(v) < 68) {
-      throw invalid("option mtu=" + shown(v) +
+      throw invalid("option mtu=" + shown_value(v) +
                     ": give a whole number from 68 up to the parent link's MTU");
     }
     o.mtu = static_cast<unsigned>(std::stoul(v));
   }
   if (auto it = generic.find("host_access"); it != generic.end()) {
     if (it->second != "auto" && !ipam::Address::parse(it->second)) {
-      throw invalid("option host_access=" + shown(it->second) +
+      throw invalid("option host_access=" + shown_value(it->second) +
                     ": give the host's address on the network without a prefix length (such as "
                     "192.0.2.254, inside the subnet), or auto to take one from the pool");
     }
@@ -149,7 +144,7 @@ void check_docker_id(const char* field, const std::string& id) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   });
   if (!ok) {
-    throw invalid(std::string("field ") + field + " " + shown(id) +
+    throw invalid(std::string("field ") + field + " " + shown_value(id) +
                   " is not a Docker id (1 to 128 letters and digits)");
   }
 }

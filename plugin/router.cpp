@@ -1,6 +1,7 @@
 #include "plugin/router.h"
 
 #include "ipam/error.h"
+#include "ipam/shown.h"
 #include "netlink/kernel.h"
 #include "plugin/log.h"
 
@@ -49,9 +50,8 @@ std::string Router::error_body(Interface iface, const std::string& message) {
 Reply Router::dispatch(const std::string& path, const std::string& body) const {
   auto it = routes_.find(path);
   if (it == routes_.end()) {
-    const std::string shown = path.size() > 100 ? path.substr(0, 100) + "..." : path;
     return {404, error_body(interface_of(path),
-                            "mvlan does not implement " + shown +
+                            "mvlan does not implement " + shown_bare(path, 100) +
                                 "; it serves Plugin.Activate, NetworkDriver.* and IpamDriver.*")};
   }
   const std::string method = path.substr(1);

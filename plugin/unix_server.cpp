@@ -1,5 +1,6 @@
 #include "plugin/unix_server.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "ipam/shown.h"
 #include "plugin/log.h"
 
 namespace mvlan::plugin {
@@ -149,7 +151,8 @@ void UnixServer::start() {
             break;
           case 404:
           case 405:
-            message = "mvlan does not implement " + req.method + " " + req.path.substr(0, 100) +
+            message = "mvlan does not implement " + shown_bare(req.method, 16) + " " +
+                      shown_bare(req.path, 100) +
                       "; it serves POST /Plugin.Activate, /NetworkDriver.* and /IpamDriver.*";
             break;
           default:
@@ -180,26 +183,33 @@ void UnixServer::start() {
 
 // Idle keep-alive connections would hold shutdown for the keep-alive timeout. Closing their read
 // side ends them at once, while a request already read still gets its answer written.
+// httplib does not tell which descriptors are its connections, so they are found among all of
+// them; a worker may close one meanwhile and the number be reused. Each is therefore duplicated
+// first (atomic: EBADF, or a reference to whatever the number named at that instant), and every
+// check and the shutdown act on that reference, never on a number another thread owns.
 void UnixServer::end_idle_connections() {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-    int fd = -1;
+    int number = -1;
     try {
-      fd = std::stoi(entry.path().filename().string());
+      number = std::stoi(entry.path().filename().string());
     } catch (...) {
       continue;
     }
+    const int fd = ::fcntl(number, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) continue;
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
     sockaddr_un local{};
     socklen_t len = sizeof local;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
-    if (local.sun_family != AF_UNIX || path_ != local.sun_path) continue;
     int listening = 0;
     socklen_t optlen = sizeof listening;
-    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) != 0 || listening)
-      continue;
-    ::shutdown(fd, SHUT_RD);
+    if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+        local.sun_family == AF_UNIX && path_ == local.sun_path &&
+        ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == 0 && !listening) {
+      ::shutdown(fd, SHUT_RD);
+    }
+    ::close(fd);
   }
 }
 

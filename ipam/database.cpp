@@ -1,11 +1,37 @@
 #include "ipam/database.h"
 
+#include <fcntl.h>
+#include <malloc.h>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
 
 #include "ipam/schema.h"
 
 namespace mvlan::store {
 namespace {
+
+// Why the file system under `dir` refuses writes ("read-only", "full" or ""), asked of the kernel:
+// SQLite reports both as a plain I/O error, and the errno behind it is gone by then. An unnamed
+// temporary file probes it without touching the database's files or locks.
+std::string write_refusal(const std::string& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) == 0) {
+    if (fs.f_flag & ST_RDONLY) return "read-only";
+    if (fs.f_bavail == 0) return "full";
+  }
+  const int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return "";
+  }
+  if (errno == EROFS) return "read-only";
+  if (errno == ENOSPC || errno == EDQUOT) return "full";
+  return "";
+}
 
 int open_flags(Database::Mode mode) {
   return mode == Database::Mode::ReadOnly ? SQLite::OPEN_READONLY
@@ -26,6 +52,10 @@ Database::Database(const std::string& path, Mode mode) try
       migrate();
     }
   });
+  // The start-up check read every page of the file into SQLite's cache; hand those pages back,
+  // or an idle daemon keeps up to the cache's 2 MB for good (issue #5: idle RSS).
+  sqlite3_db_release_memory(db_.getHandle());
+  ::malloc_trim(0);
   if (mode_ == Mode::ReadWrite) {
     writer_ = std::thread([this] { writer_loop(); });
     std::unique_lock lock(queue_mutex_);
@@ -209,24 +239,32 @@ SQLite::Statement& Database::statement(const char* sql) {
 
 Error Database::store_error(const SQLite::Exception& e) const {
   std::string hint;
-  switch (e.getErrorCode() & 0xff) {
-    case SQLITE_FULL:
-      hint = "; the disk holding it is full: free space and retry (nothing was changed)";
-      break;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_CANTOPEN:
-      hint = "; it cannot be written (read-only file system or permissions): nothing was changed";
-      break;
-    case SQLITE_IOERR:
-      hint = "; an I/O error occurred (disk full or failing?): nothing was changed";
-      break;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      hint = "; the file is damaged: stop mvlan and restore it from a backup";
-      break;
-    default:
-      break;
+  const int code = e.getErrorCode() & 0xff;
+  const bool io = code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_READONLY ||
+                  code == SQLITE_CANTOPEN;
+  const std::string refusal = io ? write_refusal(std::filesystem::path(path_).parent_path()) : "";
+  if (refusal == "read-only") {
+    hint = "; the file system holding it is read-only: make it writable and retry (nothing was "
+           "changed)";
+  } else if (code == SQLITE_FULL || refusal == "full") {
+    hint = "; the disk holding it is full: free space and retry (nothing was changed)";
+  } else {
+    switch (code) {
+      case SQLITE_READONLY:
+      case SQLITE_PERM:
+      case SQLITE_CANTOPEN:
+        hint = "; it cannot be written (read-only file system or permissions): nothing was changed";
+        break;
+      case SQLITE_IOERR:
+        hint = "; an I/O error occurred (disk full or failing?): nothing was changed";
+        break;
+      case SQLITE_CORRUPT:
+      case SQLITE_NOTADB:
+        hint = "; the file is damaged: stop mvlan and restore it from a backup";
+        break;
+      default:
+        break;
+    }
   }
   return Error(ErrorKind::Store, "state database " + path_ + ": " + e.what() + hint);
 }

@@ -316,11 +316,11 @@ TEST_CASE("A bad log level is refused naming the value and where it came from", 
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/s.sock"));
 }
 
-TEST_CASE("40 idle keep-alive connections opened first do not delay a new client", "[serve]") {
+TEST_CASE("100 idle keep-alive connections opened first do not delay a new client", "[serve]") {
   Daemon d;
   d.start();
   std::vector<std::unique_ptr<RawConnection>> idle;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 100; ++i) {
     auto c = std::make_unique<RawConnection>(d.socket());
     REQUIRE(c->connected());
     if (i % 2 == 0) {

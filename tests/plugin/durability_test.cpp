@@ -138,7 +138,23 @@ TEST_CASE(
       clients.emplace_back(client_loop, d.socket(), std::ref(ledger), share[static_cast<size_t>(c)],
                            static_cast<unsigned>(rng()));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 550));
+    // The kill comes after a random number of answers, not a random time: a sanitizer build or a
+    // busy machine answers several times slower, and the stream must still wrap the pool.
+    const size_t kill_after = 60 + rng() % 120;
+    size_t answered_before = 0;
+    {
+      std::lock_guard lock(ledger.mutex);
+      answered_before = ledger.grants + ledger.releases;
+    }
+    for (const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+         std::chrono::steady_clock::now() < give_up;) {
+      {
+        std::lock_guard lock(ledger.mutex);
+        if (ledger.grants + ledger.releases >= answered_before + kill_after || !ledger.errors.empty())
+          break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     d.signal(SIGKILL);
     CHECK(d.wait() == 128 + SIGKILL);
     for (auto& t : clients) t.join();

@@ -26,6 +26,18 @@ Commands:
   status   show pools, gateways, reserved addresses and allocations
              --state-dir DIR     (MVLAN_STATE_DIR, default /var/lib/mvlan)
              --json              machine-readable output
+             (with MVLAN_IPAM_BACKEND=etcd: every host's pools and grants, with their holders)
+  release-host HOST [--force]
+           free in etcd the addresses of a host that is gone for good (shared gateways and aux
+           addresses stay); refused while HOST's plugin is alive unless --force
+
+  IPAM backend (serve, status, release-host; environment only):
+    MVLAN_IPAM_BACKEND   sqlite (default) | etcd
+    MVLAN_ETCD_ENDPOINTS http(s)://HOST:PORT,... (required for etcd)
+    MVLAN_ETCD_PREFIX    key prefix (default /mvlan/)
+    MVLAN_HOST_ID        this host's name in the cluster (default the host name)
+    MVLAN_ETCD_CACERT, MVLAN_ETCD_CERT, MVLAN_ETCD_KEY   TLS files for https endpoints
+    MVLAN_ETCD_TIMEOUT   seconds per etcd request (default 5)
 
   mvlan --version | --help
 )";
@@ -49,6 +61,8 @@ int main(int argc, char** argv) {
     if (command == "serve") return serve(parse_serve(args, process_environment()));
     if (command == "status")
       return print_status(parse_status(args, process_environment()), std::cout);
+    if (command == "release-host")
+      return release_host(parse_release_host(args, process_environment()), std::cout);
   } catch (const std::invalid_argument& e) {
     std::cerr << "mvlan " << command << ": " << e.what() << "\n";
     return 2;

@@ -1,5 +1,9 @@
 #include "plugin/options.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
 #include <stdexcept>
 
 #include "ipam/allocator.h"
@@ -85,6 +89,7 @@ ServeOptions parse_serve(const std::vector<std::string>& args, const Environment
     }
   }
   o.log_level = level_from(level, level_source);
+  o.ipam = parse_ipam_backend(env);
   if (o.socket.empty() || o.socket[0] != '/') {
     throw std::invalid_argument("--socket \"" + o.socket + "\" must be an absolute path");
   }
@@ -97,6 +102,7 @@ ServeOptions parse_serve(const std::vector<std::string>& args, const Environment
 StatusOptions parse_status(const std::vector<std::string>& args, const Environment& env) {
   StatusOptions o;
   o.state_dir = env_or(env, "MVLAN_STATE_DIR", o.state_dir);
+  o.ipam = parse_ipam_backend(env);
   for (size_t i = 0; i < args.size(); ++i) {
     std::string v;
     if (args[i] == "--json") {
@@ -109,6 +115,108 @@ StatusOptions parse_status(const std::vector<std::string>& args, const Environme
     }
   }
   return o;
+}
+
+ReleaseHostOptions parse_release_host(const std::vector<std::string>& args,
+                                      const Environment& env) {
+  ReleaseHostOptions o;
+  for (const auto& a : args) {
+    if (a == "--force") {
+      o.force = true;
+    } else if (o.host.empty() && !a.empty() && a[0] != '-') {
+      o.host = a;
+    } else {
+      throw std::invalid_argument("unknown argument \"" + a +
+                                  "\" for release-host; usage: release-host HOST [--force]");
+    }
+  }
+  if (o.host.empty()) throw std::invalid_argument("release-host needs a HOST (its MVLAN_HOST_ID)");
+  o.ipam = parse_ipam_backend(env);
+  if (!o.ipam.etcd) {
+    throw std::invalid_argument(
+        "release-host frees a host's addresses in etcd; set MVLAN_IPAM_BACKEND=etcd and "
+        "MVLAN_ETCD_ENDPOINTS as for serve");
+  }
+  return o;
+}
+
+IpamBackend parse_ipam_backend(const Environment& env) {
+  IpamBackend b;
+  const std::string backend = env_or(env, "MVLAN_IPAM_BACKEND", "sqlite");
+  if (backend != "sqlite" && backend != "etcd") {
+    throw std::invalid_argument("MVLAN_IPAM_BACKEND \"" + backend.substr(0, 80) +
+                                "\" is unknown; use sqlite (default) or etcd");
+  }
+  b.etcd = backend == "etcd";
+  const std::string endpoints = env_or(env, "MVLAN_ETCD_ENDPOINTS", "");
+  if (!b.etcd) return b;
+  if (endpoints.empty()) {
+    throw std::invalid_argument(
+        "MVLAN_IPAM_BACKEND=etcd needs MVLAN_ETCD_ENDPOINTS, e.g. "
+        "http://192.0.2.11:2379,http://192.0.2.12:2379,http://192.0.2.13:2379");
+  }
+  static const std::regex url(R"(^(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})/?$)");
+  bool any_https = false;
+  size_t start = 0;
+  while (start <= endpoints.size()) {
+    const size_t comma = endpoints.find(',', start);
+    std::string e = endpoints.substr(start, comma == std::string::npos ? std::string::npos
+                                                                        : comma - start);
+    start = comma == std::string::npos ? endpoints.size() + 1 : comma + 1;
+    std::smatch m;
+    if (!std::regex_match(e, m, url) || std::stoi(m[3]) == 0 || std::stoi(m[3]) > 65535) {
+      throw std::invalid_argument("MVLAN_ETCD_ENDPOINTS entry \"" + e.substr(0, 80) +
+                                  "\" is not http://HOST:PORT or https://HOST:PORT "
+                                  "(comma-separated, e.g. http://192.0.2.11:2379)");
+    }
+    if (e.back() == '/') e.pop_back();
+    any_https = any_https || m[1] == "https";
+    b.etcd_settings.endpoints.push_back(e);
+  }
+  for (const auto& [name, field] :
+       {std::pair<const char*, std::string*>{"MVLAN_ETCD_CACERT", &b.etcd_settings.ca_file},
+        {"MVLAN_ETCD_CERT", &b.etcd_settings.cert_file},
+        {"MVLAN_ETCD_KEY", &b.etcd_settings.key_file}}) {
+    *field = env_or(env, name, "");
+    if (field->empty()) continue;
+    if (!any_https) {
+      throw std::invalid_argument(std::string(name) +
+                                  " is set but no MVLAN_ETCD_ENDPOINTS entry is https://");
+    }
+    if (!std::filesystem::is_regular_file(*field)) {
+      throw std::invalid_argument(std::string(name) + " \"" + *field +
+                                  "\" is not a readable file (a PEM file is expected)");
+    }
+  }
+  if (b.etcd_settings.cert_file.empty() != b.etcd_settings.key_file.empty()) {
+    throw std::invalid_argument(
+        "MVLAN_ETCD_CERT and MVLAN_ETCD_KEY go together (a client certificate and its key)");
+  }
+  const std::string timeout = env_or(env, "MVLAN_ETCD_TIMEOUT", "5");
+  if (timeout.empty() || timeout.size() > 2 ||
+      timeout.find_first_not_of("0123456789") != std::string::npos || std::stoi(timeout) < 1) {
+    throw std::invalid_argument("MVLAN_ETCD_TIMEOUT \"" + timeout.substr(0, 20) +
+                                "\" must be whole seconds from 1 to 99 (default 5)");
+  }
+  b.etcd_settings.timeout = std::chrono::seconds(std::stoi(timeout));
+
+  b.prefix = env_or(env, "MVLAN_ETCD_PREFIX", b.prefix);
+  if (b.prefix[0] != '/' || b.prefix.size() > 200) {
+    throw std::invalid_argument("MVLAN_ETCD_PREFIX \"" + b.prefix.substr(0, 80) +
+                                "\" must start with / (default /mvlan/)");
+  }
+  if (b.prefix.back() != '/') b.prefix += '/';
+
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  b.host_id = env_or(env, "MVLAN_HOST_ID", name);
+  static const std::regex host(R"(^[A-Za-z0-9._-]{1,64}$)");
+  if (!std::regex_match(b.host_id, host)) {
+    throw std::invalid_argument("MVLAN_HOST_ID \"" + b.host_id.substr(0, 80) +
+                                "\" must be 1 to 64 letters, digits, '.', '_' or '-' "
+                                "(default: the host name)");
+  }
+  return b;
 }
 
 std::string database_path(const std::string& state_dir) {

@@ -6,20 +6,38 @@
 #include <string>
 #include <vector>
 
+#include "ipam/etcd_client.h"
 #include "plugin/log.h"
 
 namespace mvlan::plugin {
+
+// Where pools and grants live: the local database (default) or an etcd cluster shared by hosts.
+// Environment only, like MVLAN_DEFAULT_POOLS: serve, status and release-host read the same.
+struct IpamBackend {
+  bool etcd = false;            // MVLAN_IPAM_BACKEND=sqlite|etcd
+  etcd::Settings etcd_settings;  // MVLAN_ETCD_ENDPOINTS, _CACERT, _CERT, _KEY, _TIMEOUT
+  std::string prefix = "/mvlan/";  // MVLAN_ETCD_PREFIX
+  std::string host_id;             // MVLAN_HOST_ID, default the host name
+};
 
 struct ServeOptions {
   std::string socket = "/run/docker/plugins/mvlan.sock";
   std::string state_dir = "/var/lib/mvlan";
   log::Level log_level = log::Level::Info;
   std::string default_pools;  // MVLAN_DEFAULT_POOLS
+  IpamBackend ipam;
 };
 
 struct StatusOptions {
   std::string state_dir = "/var/lib/mvlan";
   bool json = false;
+  IpamBackend ipam;
+};
+
+struct ReleaseHostOptions {
+  std::string host;
+  bool force = false;
+  IpamBackend ipam;
 };
 
 using Environment = std::map<std::string, std::string>;
@@ -28,6 +46,8 @@ Environment process_environment();
 // Both throw std::invalid_argument with a message naming the flag, the value and what is valid.
 ServeOptions parse_serve(const std::vector<std::string>& args, const Environment& env);
 StatusOptions parse_status(const std::vector<std::string>& args, const Environment& env);
+ReleaseHostOptions parse_release_host(const std::vector<std::string>& args, const Environment& env);
+IpamBackend parse_ipam_backend(const Environment& env);
 
 std::string database_path(const std::string& state_dir);
 

@@ -1,11 +1,16 @@
 #include "plugin/serve.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 
 #include "ipam/allocator.h"
 #include "ipam/database.h"
+#include "ipam/error.h"
+#include "ipam/etcd_host_lease.h"
+#include "ipam/etcd_pool_store.h"
 #include "ipam/network_store.h"
 #include "ipam/sqlite_pool_store.h"
 #include "netlink/libnl_kernel.h"
@@ -48,7 +53,34 @@ int serve(const ServeOptions& options) {
     StateLock lock(options.state_dir);
     const auto defaults = ipam::parse_default_pools(options.default_pools);
     store::Database db(database_path(options.state_dir), store::Database::Mode::ReadWrite);
-    ipam::SqlitePoolStore pools(db, defaults);
+    // Networks, endpoints and links stay in the local database whatever the IPAM backend.
+    std::unique_ptr<etcd::Client> etcd_client;
+    std::unique_ptr<ipam::EtcdHostLease> lease;
+    std::unique_ptr<ipam::PoolStore> pool_store;
+    if (options.ipam.etcd) {
+      etcd_client = std::make_unique<etcd::Client>(options.ipam.etcd_settings);
+      pool_store = std::make_unique<ipam::EtcdPoolStore>(*etcd_client, options.ipam.prefix,
+                                                         options.ipam.host_id, defaults);
+      char name[256] = {};
+      ::gethostname(name, sizeof name - 1);
+      lease = std::make_unique<ipam::EtcdHostLease>(
+          *etcd_client, options.ipam.prefix + "hosts/" + options.ipam.host_id,
+          std::string(name) + ":" + options.state_dir,
+          [](const std::string& m) { log::warn(m); });
+      try {
+        lease->claim();
+      } catch (const Error& e) {
+        if (e.kind != ErrorKind::Store) throw;
+        // Running containers need no etcd: serve, and register once etcd answers.
+        log::warn(std::string(e.what()) + "; serving anyway, address requests fail until it is back");
+      }
+      lease->start();
+      log::info("IPAM in etcd " + etcd_client->endpoints() + " under " + options.ipam.prefix +
+                " as host " + options.ipam.host_id);
+    } else {
+      pool_store = std::make_unique<ipam::SqlitePoolStore>(db, defaults);
+    }
+    ipam::PoolStore& pools = *pool_store;
     IpamDriver ipam_driver(pools);
     store::NetworkStore networks(db);
     kernel::Netlink kernel;

@@ -2,9 +2,12 @@
 
 #include <filesystem>
 #include <iomanip>
+#include <memory>
 #include <set>
 
 #include "ipam/database.h"
+#include "ipam/etcd_host_lease.h"
+#include "ipam/etcd_pool_store.h"
 #include "ipam/network_store.h"
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/json_fields.h"
@@ -127,9 +130,140 @@ void print_text(const std::vector<ipam::PoolStatus>& pools, const EndpointAddres
   }
 }
 
+const char* use_of(const ipam::ClusterGrant& g, const std::string& this_host,
+                   const EndpointAddresses& held) {
+  if (g.kind == ipam::GrantKind::Gateway) return "gateway";
+  if (g.shared) return "reserved";
+  if (!g.holders.empty() && g.holders[0].first == this_host) {
+    return use_of(ipam::Allocation{g.address, g.holders[0].second, g.kind, g.mac}, held);
+  }
+  return "container";
+}
+
+std::string holders_text(const ipam::ClusterGrant& g) {
+  std::string out;
+  for (const auto& [host, pool] : g.holders) out += (out.empty() ? "" : ",") + host;
+  return out;
+}
+
+// The IPAM of every host sharing the etcd cluster, then this host's networks.
+json cluster_json(const ipam::ClusterStatus& c, const std::string& this_host,
+                  const EndpointAddresses& held) {
+  json sets = json::array();
+  for (const auto& set : c.sets) {
+    json pools = json::array();
+    for (const auto& [host, p] : set.pools) {
+      pools.push_back({{"Host", host},
+                       {"PoolID", p.id},
+                       {"IPRange", p.range ? p.range->str() : ""},
+                       {"Allocation", ipam::name_of(p.order)}});
+    }
+    json grants = json::array();
+    for (const auto& g : set.grants) {
+      json holders = json::array();
+      for (const auto& [host, pool] : g.holders) holders.push_back({{"Host", host}, {"PoolID", pool}});
+      json entry{{"Address", g.address.str()},
+                 {"Kind", use_of(g, this_host, held)},
+                 {"Grant", ipam::name_of(g.kind)},
+                 {"Shared", g.shared},
+                 {"Holders", holders}};
+      if (!g.shared && !g.holders.empty()) entry["Host"] = g.holders[0].first;
+      if (!g.mac.empty()) entry["MacAddress"] = g.mac;
+      grants.push_back(entry);
+    }
+    sets.push_back({{"AddressSpace", set.space},
+                    {"Subnet", set.subnet.str()},
+                    {"Pools", pools},
+                    {"Allocations", grants}});
+  }
+  return json{{"ThisHost", this_host}, {"LiveHosts", c.live_hosts}, {"Sets", sets}};
+}
+
+void print_cluster(const ipam::ClusterStatus& c, const std::string& endpoints,
+                   const std::string& this_host, const EndpointAddresses& held,
+                   std::ostream& out) {
+  out << "etcd " << endpoints << "  this host " << this_host << "  live hosts";
+  for (const auto& h : c.live_hosts) out << " " << h;
+  out << (c.live_hosts.empty() ? " -" : "") << "\n";
+  if (c.sets.empty()) out << "no pools on any host\n";
+  for (const auto& set : c.sets) {
+    out << "address set " << set.space << " " << set.subnet.str() << "  granted "
+        << set.grants.size() << " on all hosts\n";
+    for (const auto& [host, p] : set.pools) {
+      out << "  host " << host << "  pool " << p.id << "  ip-range "
+          << (p.range ? p.range->str() : "-") << "  allocation " << ipam::name_of(p.order)
+          << "\n";
+    }
+    for (const auto& g : set.grants) {
+      out << "    " << std::left << std::setw(40) << g.address.str() << std::setw(10)
+          << use_of(g, this_host, held) << std::setw(12)
+          << (g.shared ? "all hosts" : holders_text(g)) << g.mac << "\n";
+    }
+  }
+}
+
+int print_etcd_status(const StatusOptions& options, std::ostream& out) {
+  std::vector<store::NetworkRecord> networks;
+  std::vector<store::EndpointRecord> endpoints;
+  std::vector<store::OwnedParent> owned;
+  const std::string path = database_path(options.state_dir);
+  std::unique_ptr<store::Database> db;
+  if (std::filesystem::exists(path)) {
+    db = std::make_unique<store::Database>(path, store::Database::Mode::ReadOnly);
+    store::NetworkStore network_store(*db);
+    networks = network_store.networks();
+    endpoints = network_store.endpoints();
+    owned = network_store.owned_parents();
+  }
+  etcd::Client client(options.ipam.etcd_settings);
+  ipam::EtcdPoolStore pools(client, options.ipam.prefix, options.ipam.host_id, {});
+  const auto cluster = pools.cluster_status();
+  const auto held = endpoint_addresses(endpoints, networks);
+  if (options.json) {
+    json doc{{"Cluster", cluster_json(cluster, options.ipam.host_id, held)},
+             {"Networks", json::array()}};
+    for (const auto& n : networks) doc["Networks"].push_back(to_json(n, endpoints));
+    out << doc.dump(2) << "\n";
+  } else {
+    print_cluster(cluster, client.endpoints(), options.ipam.host_id, held, out);
+    print_networks(networks, endpoints, owned, out);
+  }
+  return 0;
+}
+
 }  // namespace
 
+int release_host(const ReleaseHostOptions& options, std::ostream& out) {
+  try {
+    etcd::Client client(options.ipam.etcd_settings);
+    ipam::EtcdPoolStore pools(client, options.ipam.prefix, options.ipam.host_id, {});
+    if (pools.host_alive(options.host) && !options.force) {
+      log::error("host " + options.host + " is alive: its plugin keeps " + options.ipam.prefix +
+                 "hosts/" + options.host +
+                 " registered in etcd; stop it first (the key expires within " +
+                 std::to_string(ipam::EtcdHostLease::kTtlSeconds) +
+                 " s), or pass --force if that host is gone for good; nothing was released");
+      return 1;
+    }
+    const size_t freed = pools.release_host(options.host);
+    out << "released " << freed << " addresses and the pools of host " << options.host
+        << "; shared gateways and aux addresses stay\n";
+    return 0;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+}
+
 int print_status(const StatusOptions& options, std::ostream& out) {
+  if (options.ipam.etcd) {
+    try {
+      return print_etcd_status(options, out);
+    } catch (const std::exception& e) {
+      log::error(e.what());
+      return 1;
+    }
+  }
   const std::string path = database_path(options.state_dir);
   if (!std::filesystem::exists(path)) {
     log::error("no state database at " + path + " (has mvlan serve run with --state-dir " +

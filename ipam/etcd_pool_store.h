@@ -1,0 +1,102 @@
+#pragma once
+// The cluster-wide PoolStore: every host that requests the same subnet draws from one address set
+// kept in etcd, and every grant is an etcd transaction that succeeds only if the address is free.
+// Pools stay per host (each host's own PoolIDs, under <prefix>pools/<host>/); addresses are shared.
+//
+// Keys under the prefix (addresses as fixed-width hex, so key order is numeric order):
+//   pools/<host>/<pool id>                 {"space","subnet","range","allocation"}
+//   addr/<space>/<net hex>-<len>/<addr>    one grant: {"host","pool","kind","mac","grant","at"},
+//                                          or a shared reservation: {"shared":true,"holders":[..]}
+//   cursor/<set>/<lo>-<hi>                 round-robin hint "<epoch>/<addr>", only ever increases
+//   gateway/<set>                          the set's gateway, shared by every host
+//   hosts/<host>                           under a lease kept alive by `mvlan serve`
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ipam/allocator.h"
+#include "ipam/etcd_client.h"
+#include "ipam/pool_store.h"
+
+namespace mvlan::ipam {
+
+// One address of the cluster, with who holds it.
+struct ClusterGrant {
+  Address address;
+  GrantKind kind = GrantKind::Dynamic;
+  bool shared = false;  // a gateway or aux address reserved once for every host
+  std::vector<std::pair<std::string, std::string>> holders;  // (host, pool id)
+  std::string mac;
+};
+
+struct ClusterSet {
+  std::string space;
+  Prefix subnet;
+  std::vector<std::pair<std::string, Pool>> pools;  // (host, pool) of every host using the set
+  std::vector<ClusterGrant> grants;                 // ordered by address
+};
+
+struct ClusterStatus {
+  std::vector<std::string> live_hosts;
+  std::vector<ClusterSet> sets;
+};
+
+class EtcdPoolStore final : public PoolStore {
+ public:
+  EtcdPoolStore(etcd::Client& client, std::string prefix, std::string host,
+                std::vector<DefaultPool> defaults);
+
+  Pool request_pool(const PoolSpec& spec) override;
+  bool release_pool(const std::string& pool_id) override;
+  Cidr request_address(const std::string& pool_id, const AddressRequest& request) override;
+  bool release_address(const std::string& pool_id, const Address& address) override;
+  std::optional<Pool> find_pool(const std::string& pool_id) override;
+  std::vector<PoolStatus> status() override;
+
+  ClusterStatus cluster_status();
+  bool host_alive(const std::string& host);
+  // Frees every address `host` holds alone and drops its pools; shared reservations (gateways,
+  // aux addresses) stay. Returns how many addresses were freed.
+  size_t release_host(const std::string& host);
+
+  const std::string& host() const { return host_; }
+
+ private:
+  struct LocalPool {
+    Pool pool;
+    std::chrono::steady_clock::time_point created;  // epoch for pools loaded at start
+  };
+
+  void load_pools();
+  std::optional<LocalPool> local(const std::string& pool_id);
+  std::vector<std::pair<std::string, Pool>> cluster_pools();
+  std::string set_of(const Pool& pool) const;
+  std::string address_key(const std::string& set, const Address& a) const;
+  std::optional<Address> nth_free(const std::string& set, const Address& from, const Address& to,
+                                  size_t skip);
+  Cidr grant_dynamic(const Pool& pool, const AddressRequest& request);
+  Cidr grant_exclusive(const Pool& pool, const Address& a, GrantKind kind,
+                       const AddressRequest& request);
+  Cidr grant_shared(const Pool& pool, const Address& a, GrantKind kind, bool with_gateway_index);
+  bool drop_holder(const std::string& set, const etcd::KeyValue& kv, const std::string& host,
+                   const std::string& pool_id);
+  std::string describe_holder(const etcd::KeyValue& kv) const;
+
+  etcd::Client& etcd_;
+  std::string prefix_;
+  std::string host_;
+  std::vector<DefaultPool> defaults_;
+
+  struct InFlight;
+  std::atomic<size_t> in_flight_{0};
+  std::mutex mutex_;  // pool creation and release on this host; grants need no local lock
+  bool loaded_ = false;
+  std::map<std::string, LocalPool> pools_;
+};
+
+}  // namespace mvlan::ipam

@@ -1,0 +1,112 @@
+#!/bin/bash
+# Issue 10: three hosts, one LAN, one subnet with NO per-host --ip-range, addresses coordinated in
+# a three-member etcd cluster (MVLAN_IPAM_BACKEND=etcd). Each host has its own engine and plugin;
+# a bridge in a fourth namespace ("lan") is the switch, and the etcd members run there on
+# 198.51.100.1-3 (the hosts reach them over the same wire, at 198.51.100.11-13).
+# 30 containers started at once across the hosts get 30 distinct addresses and reach each other;
+# with one etcd member down containers still start; with two down a start fails with the
+# no-quorum message and nothing is allocated; with the members back it starts.
+#
+# Usage: tests/e2e/etcd_cluster_test.sh --mvlan build/mvlan [--engine 20|28]
+source "$(dirname "$0")/lib.sh" "$@"
+
+plugin_require
+command -v etcd >/dev/null || { echo "e2e: etcd not installed (package etcd-server); skipped" >&2; exit 77; }
+ETCD_SH="$E2E_REPO_DIR/tests/etcd/etcd_cluster.sh"
+HOSTS=(h1 h2 h3)
+
+step "setup: a switch (bridge) in namespace lan, hosts h1-h3 wired to it, etcd on 198.51.100.1-3"
+host_create lan
+lan_ns=$(host_ns lan)
+ip -n "$lan_ns" link add br0 type bridge || fail "cannot create the bridge (kernel module bridge)"
+ip -n "$lan_ns" link set br0 up
+for i in 1 2 3; do ip -n "$lan_ns" addr add "198.51.100.$i/24" dev br0; done
+for i in 1 2 3; do
+  h=h$i
+  host_create "$h"
+  wire "$h" "w$i" lan "p$i"
+  ip -n "$lan_ns" link set "p$i" master br0
+  ip -n "$(host_ns "$h")" addr add "198.51.100.1$i/24" dev "w$i"
+done
+etcd_cluster() { ETCD_NETNS=$lan_ns ETCD_ADDRS="198.51.100.1 198.51.100.2 198.51.100.3" bash "$ETCD_SH" "$@"; }
+ETCD_DIR="$E2E_RUN/etcd"
+endpoints=$(etcd_cluster start "$ETCD_DIR" | tail -1) || fail "the etcd cluster did not start"
+info "etcd endpoints $endpoints"
+export MVLAN_IPAM_BACKEND=etcd MVLAN_ETCD_ENDPOINTS="$endpoints" MVLAN_ETCD_PREFIX="/mvlan-e2e-$E2E_PID/"
+for h in "${HOSTS[@]}"; do engine_start "$h"; done
+for h in "${HOSTS[@]}"; do MVLAN_HOST_ID=$h plugin_start "$h"; done
+
+# `mvlan status` of host H (the cluster's view, read from etcd in H's namespace, where the members
+# are reachable): the allocated addresses, one per line.
+cluster_addresses() {
+  MVLAN_HOST_ID=$1 nsenter --net="/run/netns/$(host_ns "$1")" -- "$MVLAN_BIN" status \
+    --state-dir "$(host_dir "$1")/state" | awk '/^    [0-9]/ {print $1}' | sort -V
+}
+
+step "the same subnet on every host, no --ip-range"
+for i in 1 2 3; do
+  assert_ok "h$i: network create lan (parent w$i)" dk "h$i" network create -d mvlan \
+    --ipam-driver mvlan --subnet 192.0.2.0/24 --gateway 192.0.2.1 -o parent="w$i" lan
+done
+
+step "30 containers started at the same time, 10 per host"
+declare -A pid_of=() host_of=()
+for h in "${HOSTS[@]}"; do
+  for k in $(seq 1 10); do
+    c="$h-c$k"
+    host_of[$c]=$h
+    dk "$h" run -d --name "$c" --network lan "$E2E_IMAGE" \
+      sh -c 'trap "exit 0" TERM INT; sleep 1d & wait' >"$E2E_RUN/$c.out" 2>&1 &
+    pid_of[$c]=$!
+  done
+done
+for c in "${!pid_of[@]}"; do
+  wait "${pid_of[$c]}" || fail "docker run $c" "$(cat "$E2E_RUN/$c.out")"
+done
+pass "30 containers running"
+declare -A ip=()
+for c in "${!host_of[@]}"; do
+  ip[$c]=$(ctr_ip "${host_of[$c]}" "$c" lan)
+  assert_match '^192\.0\.2\.[0-9]+$' "${ip[$c]}" "$c has an address in 192.0.2.0/24 (${ip[$c]})"
+done
+assert_unique "no address is held twice on the LAN (gateway and 30 containers)" 192.0.2.1 "${ip[@]}"
+for h in "${HOSTS[@]}"; do
+  assert_eq 31 "$(cluster_addresses "$h" | wc -l)" "$h: mvlan status shows the cluster's 31 addresses"
+done
+
+step "containers on different hosts reach each other"
+assert_ping h1 h1-c1 "${ip[h2-c1]}"
+assert_ping h1 h1-c2 "${ip[h3-c1]}"
+assert_ping h2 h2-c3 "${ip[h3-c2]}"
+assert_ping h3 h3-c4 "${ip[h1-c5]}"
+
+step "one etcd member lost: containers still start"
+etcd_cluster kill "$ETCD_DIR" 1
+ctr_run h2 one-down lan
+ip[one-down]=$(ctr_ip h2 one-down lan)
+assert_unique "its address is new on the LAN" 192.0.2.1 "${ip[@]}"
+
+step "two members lost: no quorum, a new container fails saying so and nothing is allocated"
+before=$(cluster_addresses h1)
+etcd_cluster kill "$ETCD_DIR" 2
+out=$(dk h3 run -d --name two-down --network lan "$E2E_IMAGE" sleep 1d 2>&1) && fail "docker run without etcd quorum succeeded" "$out"
+assert_contains "$out" "no quorum" "docker run fails with the no-quorum message"
+assert_contains "$out" "no address was allocated" "and says that nothing was allocated"
+assert_ping h1 h1-c1 "${ip[h2-c1]}"
+dk h3 rm -f two-down >/dev/null 2>&1 || true
+
+step "members back: the count is unchanged, and the container starts"
+etcd_cluster restore "$ETCD_DIR" 1
+etcd_cluster restore "$ETCD_DIR" 2
+assert_eq "$before" "$(cluster_addresses h1)" "etcd holds the same addresses as before the failed start"
+ctr_run h3 two-down lan
+ip[two-down]=$(ctr_ip h3 two-down lan)
+assert_unique "its address is new on the LAN" 192.0.2.1 "${ip[@]}"
+
+step "removal on every host"
+for h in "${HOSTS[@]}"; do
+  # shellcheck disable=SC2046 # container names
+  assert_ok "$h: remove the containers" dk "$h" rm -f $(dk "$h" ps -aq)
+  assert_ok "$h: remove the network" dk "$h" network rm lan
+done
+assert_empty "$(cluster_addresses h1)" "etcd holds no address any more"

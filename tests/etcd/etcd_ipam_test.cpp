@@ -1,0 +1,314 @@
+// The etcd IPAM backend: several `mvlan serve` instances (each its own state directory and host
+// id, as on separate Docker hosts) drawing one subnet from one real three-member etcd cluster.
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "tests/etcd/cluster.h"
+#include "tests/support/daemon.h"
+
+using mvlan::test::Daemon;
+using mvlan::test::EtcdCluster;
+using mvlan::test::json;
+using mvlan::test::shell;
+
+namespace {
+
+std::string env_prefix(const std::vector<std::string>& env) {
+  std::string out = "env";
+  for (const auto& e : env) out += " '" + e + "'";
+  return out;
+}
+
+// `mvlan ARGS` in the environment of `host`: stdout only, and the exit status.
+std::string cli(const EtcdCluster& cluster, const std::string& host, const std::string& args,
+                int* code = nullptr) {
+  return shell("{ " + env_prefix(cluster.env(host)) + " " + mvlan::test::mvlan_binary() + " " +
+                   args + "; }",
+               code);
+}
+
+json cluster_status(const EtcdCluster& cluster, const std::string& host, const Daemon& d) {
+  int code = 0;
+  const std::string out = shell("{ " + env_prefix(cluster.env(host)) + " " +
+                                    mvlan::test::mvlan_binary() + " status --json --state-dir " +
+                                    d.state_dir() + " 2>/dev/null; }",
+                                &code);
+  INFO(out);
+  REQUIRE(code == 0);
+  return json::parse(out)["Cluster"];
+}
+
+json pool_request(const std::string& subnet) {
+  return json{{"AddressSpace", "LocalDefault"}, {"Pool", subnet}, {"Options", json::object()},
+              {"V6", false}};
+}
+
+json address_request(const std::string& pool_id, const std::string& address = "",
+                     bool gateway = false) {
+  json options = json::object();
+  if (gateway) options["RequestAddressType"] = "com.docker.network.gateway";
+  return json{{"PoolID", pool_id}, {"Address", address}, {"Options", options}};
+}
+
+std::string granted(const mvlan::test::Answer& a) {
+  INFO(a.body);
+  REQUIRE(a.status == 200);
+  const std::string cidr = a.parsed()["Address"];
+  return cidr.substr(0, cidr.find('/'));
+}
+
+// Addresses in etcd, each with the host that holds it ("*" for shared reservations).
+std::map<std::string, std::string> holders(const json& cluster_view) {
+  std::map<std::string, std::string> out;
+  for (const auto& set : cluster_view["Sets"]) {
+    for (const auto& a : set["Allocations"]) {
+      out[a["Address"]] = a["Shared"].get<bool>() ? "*" : a["Host"].get<std::string>();
+    }
+  }
+  return out;
+}
+
+struct Hosts {
+  explicit Hosts(const EtcdCluster& cluster, int n) {
+    for (int i = 0; i < n; ++i) {
+      names.push_back("host" + std::to_string(i + 1));
+      daemons.push_back(std::make_unique<Daemon>());
+      daemons.back()->start(cluster.env(names.back()));
+    }
+  }
+  std::vector<std::string> names;
+  std::vector<std::unique_ptr<Daemon>> daemons;
+};
+
+}  // namespace
+
+TEST_CASE("three hosts granting 10,000 addresses of one /18 at once never hand one out twice",
+          "[etcd]") {
+  EtcdCluster cluster;
+  Hosts hosts(cluster, 3);
+  const std::string pool = "LocalDefault/198.18.0.0/18";
+  for (auto& d : hosts.daemons) {
+    auto a = d->post("/IpamDriver.RequestPool", pool_request("198.18.0.0/18"));
+    INFO(a.body);
+    REQUIRE(a.status == 200);
+    REQUIRE(a.parsed()["PoolID"] == pool);
+  }
+  // The gateway and an aux address, asked by every host as each creates the network: one each.
+  std::set<std::string> gateways, aux;
+  for (auto& d : hosts.daemons) {
+    gateways.insert(granted(d->post("/IpamDriver.RequestAddress", address_request(pool, "", true))));
+    aux.insert(granted(d->post("/IpamDriver.RequestAddress", address_request(pool, "198.18.0.21"))));
+  }
+  CHECK(gateways == std::set<std::string>{"198.18.0.1"});
+  CHECK(aux == std::set<std::string>{"198.18.0.21"});
+
+  constexpr int kClientsPerHost = 16;
+  constexpr int kGrants = 10000;
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> grants;  // (address, host)
+  std::vector<std::string> failures;
+  std::atomic<int> next{0};
+  std::vector<std::thread> clients;
+  for (size_t h = 0; h < hosts.daemons.size(); ++h) {
+    for (int c = 0; c < kClientsPerHost; ++c) {
+      clients.emplace_back([&, h] {
+        httplib::Client http(hosts.daemons[h]->socket());
+        http.set_address_family(AF_UNIX);
+        http.set_keep_alive(true);
+        http.set_read_timeout(60, 0);
+        const std::string body = address_request(pool).dump();
+        while (next.fetch_add(1) < kGrants) {
+          auto res = http.Post("/IpamDriver.RequestAddress", body, "application/json");
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!res || res->status != 200) {
+            failures.push_back(res ? res->body : httplib::to_string(res.error()));
+            continue;
+          }
+          const std::string cidr = json::parse(res->body)["Address"];
+          grants.emplace_back(cidr.substr(0, cidr.find('/')), hosts.names[h]);
+        }
+      });
+    }
+  }
+  for (auto& t : clients) t.join();
+  INFO((failures.empty() ? std::string() : failures.front()));
+  REQUIRE(failures.empty());
+  REQUIRE(grants.size() == kGrants);
+
+  std::map<std::string, std::string> by_address;
+  for (const auto& [address, host] : grants) {
+    INFO("granted twice: " << address);
+    REQUIRE(by_address.emplace(address, host).second);
+    REQUIRE(address != "198.18.0.1");
+    REQUIRE(address != "198.18.0.21");
+  }
+  // Every instance sees every grant, with the host that holds it.
+  for (size_t h = 0; h < hosts.daemons.size(); ++h) {
+    const auto seen = holders(cluster_status(cluster, hosts.names[h], *hosts.daemons[h]));
+    REQUIRE(seen.size() == kGrants + 2);
+    CHECK(seen.at("198.18.0.1") == "*");
+    CHECK(seen.at("198.18.0.21") == "*");
+    for (const auto& [address, host] : by_address) {
+      INFO(address);
+      REQUIRE(seen.count(address) == 1);
+      REQUIRE(seen.at(address) == host);
+    }
+  }
+}
+
+TEST_CASE("without etcd quorum grants and releases fail saying so, and nothing is allocated",
+          "[etcd]") {
+  EtcdCluster cluster;
+  Hosts hosts(cluster, 2);
+  const std::string pool = "LocalDefault/192.0.2.0/24";
+  for (auto& d : hosts.daemons) {
+    REQUIRE(d->post("/IpamDriver.RequestPool", pool_request("192.0.2.0/24")).status == 200);
+  }
+  const std::string first = granted(hosts.daemons[0]->post("/IpamDriver.RequestAddress",
+                                                           address_request(pool)));
+
+  // One member lost: the other two still form a quorum.
+  cluster.kill(1);
+  const std::string second = granted(hosts.daemons[1]->post("/IpamDriver.RequestAddress",
+                                                            address_request(pool)));
+  CHECK(second != first);
+
+  const auto before = holders(cluster_status(cluster, "host1", *hosts.daemons[0]));
+  REQUIRE(before.size() == 2);
+
+  // Two lost: no quorum. Each request fails with a message naming etcd and its endpoints, and
+  // says that nothing was allocated; no host falls back to handing out addresses on its own.
+  cluster.kill(2);
+  for (auto& d : hosts.daemons) {
+    const auto a = d->post("/IpamDriver.RequestAddress", address_request(pool));
+    INFO(a.body);
+    CHECK(a.status == 503);
+    const std::string message = a.parsed()["Err"];
+    CHECK_THAT(message, Catch::Contains("etcd cluster " + cluster.endpoints()));
+    CHECK_THAT(message, Catch::Contains("no quorum"));
+    CHECK_THAT(message, Catch::Contains("no address was allocated"));
+  }
+  const auto release = hosts.daemons[0]->post(
+      "/IpamDriver.ReleaseAddress", json{{"PoolID", pool}, {"Address", first}});
+  CHECK(release.status == 503);
+  CHECK_THAT(release.body, Catch::Contains("no quorum"));
+  int code = 0;
+  const std::string status = cli(cluster, "host1", "status 2>&1", &code);
+  CHECK(code == 1);
+  CHECK_THAT(status, Catch::Contains("no quorum"));
+
+  cluster.restore(1);
+  cluster.restore(2);
+  CHECK(holders(cluster_status(cluster, "host1", *hosts.daemons[0])) == before);
+  const std::string third = granted(hosts.daemons[0]->post("/IpamDriver.RequestAddress",
+                                                           address_request(pool)));
+  CHECK(before.count(third) == 0);
+  CHECK(hosts.daemons[0]
+            ->post("/IpamDriver.ReleaseAddress", json{{"PoolID", pool}, {"Address", first}})
+            .status == 200);
+}
+
+TEST_CASE("release-host refuses a live host, and frees a gone host's addresses but not the "
+          "shared gateway",
+          "[etcd]") {
+  EtcdCluster cluster;
+  Hosts hosts(cluster, 2);
+  const std::string pool = "LocalDefault/203.0.113.0/24";
+  for (auto& d : hosts.daemons) {
+    REQUIRE(d->post("/IpamDriver.RequestPool", pool_request("203.0.113.0/24")).status == 200);
+    granted(d->post("/IpamDriver.RequestAddress", address_request(pool, "", true)));
+  }
+  std::set<std::string> of_host2;
+  for (int i = 0; i < 5; ++i) {
+    granted(hosts.daemons[0]->post("/IpamDriver.RequestAddress", address_request(pool)));
+    of_host2.insert(
+        granted(hosts.daemons[1]->post("/IpamDriver.RequestAddress", address_request(pool))));
+  }
+  int code = 0;
+  std::string out = cli(cluster, "host2", "release-host host1 2>&1", &code);
+  CHECK(code == 1);
+  CHECK_THAT(out, Catch::Contains("host host1 is alive"));
+  CHECK(holders(cluster_status(cluster, "host2", *hosts.daemons[1])).size() == 11);
+
+  // A clean stop revokes host1's lease at once.
+  hosts.daemons[0]->signal(SIGTERM);
+  REQUIRE(hosts.daemons[0]->wait() == 0);
+  out = cli(cluster, "host2", "release-host host1 2>&1", &code);
+  INFO(out);
+  CHECK(code == 0);
+  CHECK_THAT(out, Catch::Contains("released 5 addresses"));
+  auto left = holders(cluster_status(cluster, "host2", *hosts.daemons[1]));
+  CHECK(left.size() == 6);
+  CHECK(left.at("203.0.113.1") == "*");
+  for (const auto& a : of_host2) CHECK(left.at(a) == "host2");
+
+  // --force frees a live host too (the operator knows better than the lease).
+  out = cli(cluster, "host1", "release-host host2 --force 2>&1", &code);
+  CHECK(code == 0);
+  CHECK(holders(cluster_status(cluster, "host2", *hosts.daemons[1])).size() == 1);
+}
+
+TEST_CASE("a restarted plugin keeps its pool and grants, and continues after its last grant",
+          "[etcd]") {
+  EtcdCluster cluster;
+  Daemon d;
+  d.start(cluster.env("host1"));
+  const std::string pool = "LocalDefault/198.51.100.0/24";
+  REQUIRE(d.post("/IpamDriver.RequestPool", pool_request("198.51.100.0/24")).status == 200);
+  const std::string a = granted(d.post("/IpamDriver.RequestAddress", address_request(pool)));
+  const std::string b = granted(d.post("/IpamDriver.RequestAddress", address_request(pool)));
+  REQUIRE(d.post("/IpamDriver.ReleaseAddress", json{{"PoolID", pool}, {"Address", b}}).status ==
+          200);
+  d.signal(SIGKILL);
+  d.wait();
+  d.start(cluster.env("host1"));
+  // The pool is known again, the released address is not handed out at once, `a` is still held.
+  const std::string c = granted(d.post("/IpamDriver.RequestAddress", address_request(pool)));
+  CHECK(c != b);
+  CHECK(c != a);
+  const auto again = d.post("/IpamDriver.RequestAddress", address_request(pool, a));
+  CHECK(again.status == 409);
+  CHECK_THAT(again.body, Catch::Contains("held as a dynamic address of host host1"));
+}
+
+TEST_CASE("hosts share a subnet only when they give the very same one", "[etcd]") {
+  EtcdCluster cluster;
+  Hosts hosts(cluster, 2);
+  REQUIRE(hosts.daemons[0]->post("/IpamDriver.RequestPool", pool_request("192.0.2.0/24")).status ==
+          200);
+  const auto a = hosts.daemons[1]->post("/IpamDriver.RequestPool", pool_request("192.0.2.0/23"));
+  CHECK(a.status == 409);
+  CHECK_THAT(a.body, Catch::Contains("192.0.2.0/23 overlaps pool 192.0.2.0/24 of host host1"));
+}
+
+TEST_CASE("invalid etcd settings stop serve with a message naming the setting", "[etcd]") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"MVLAN_IPAM_BACKEND=zookeeper", "MVLAN_IPAM_BACKEND \"zookeeper\" is unknown"},
+      {"MVLAN_IPAM_BACKEND=etcd", "needs MVLAN_ETCD_ENDPOINTS"},
+      {"MVLAN_IPAM_BACKEND=etcd MVLAN_ETCD_ENDPOINTS=ftp://192.0.2.1:2379",
+       "MVLAN_ETCD_ENDPOINTS entry \"ftp://192.0.2.1:2379\" is not http://HOST:PORT"},
+      {"MVLAN_IPAM_BACKEND=etcd MVLAN_ETCD_ENDPOINTS=http://127.0.0.1:2379 MVLAN_HOST_ID=a/b",
+       "MVLAN_HOST_ID \"a/b\" must be"},
+      {"MVLAN_IPAM_BACKEND=etcd MVLAN_ETCD_ENDPOINTS=http://127.0.0.1:2379 "
+       "MVLAN_ETCD_CACERT=/nonexistent",
+       "MVLAN_ETCD_CACERT is set but no MVLAN_ETCD_ENDPOINTS entry is https://"},
+  };
+  for (const auto& [env, message] : cases) {
+    int code = 0;
+    const std::string out = shell("env " + env + " " + mvlan::test::mvlan_binary() +
+                                      " serve --socket /tmp/mvlan-etcd-never.sock "
+                                      "--state-dir /tmp/mvlan-etcd-never",
+                                  &code);
+    INFO(env);
+    CHECK(code == 2);
+    CHECK_THAT(out, Catch::Contains(message));
+  }
+}

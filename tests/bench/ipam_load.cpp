@@ -2,10 +2,11 @@
 // Docker calls it (POST on the Unix socket, one keep-alive connection per client), timing each
 // request. Starts nothing itself.
 //
-//   ipam_load --socket PATH [--clients N] [--pairs M] [--pool CIDR] [--keep-pool]
+//   ipam_load --socket PATH [--clients N] [--pairs M] [--pool CIDR] [--keep-pool] [--json FILE]
 //
 // M pairs in total are shared among the N clients. The pool (default 198.18.0.0/16) is created
-// first and released at the end unless --keep-pool.
+// first and released at the end unless --keep-pool. --json writes the figures (milliseconds) for
+// tests/bench/ipam_pairs.sh.
 
 #include <httplib.h>
 
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -31,12 +33,13 @@ struct Settings {
   long pairs = 10000;
   std::string pool = "198.18.0.0/16";
   bool keep_pool = false;
+  std::string json_path;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "ipam_load: %s\nusage: ipam_load --socket PATH [--clients N] [--pairs M] "
-               "[--pool CIDR] [--keep-pool]\n",
+               "[--pool CIDR] [--keep-pool] [--json FILE]\n",
                why.c_str());
   std::exit(2);
 }
@@ -57,6 +60,8 @@ Settings parse(int argc, char** argv) {
       s.pairs = std::atol(value().c_str());
     } else if (a == "--pool") {
       s.pool = value();
+    } else if (a == "--json") {
+      s.json_path = value();
     } else if (a == "--keep-pool") {
       s.keep_pool = true;
     } else {
@@ -123,6 +128,16 @@ void run_client(const std::string& socket, const std::string& pool_id, long pair
   }
 }
 
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+}
+
+json latency_ms(const std::vector<double>& us) {
+  return {{"p50", quantile(us, 0.50) / 1000}, {"p99", quantile(us, 0.99) / 1000}};
+}
+
 void print_latency(const char* name, std::vector<double> v) {
   if (v.empty()) {
     std::printf("%-16s no samples\n", name);
@@ -185,6 +200,24 @@ int main(int argc, char** argv) {
   std::printf("errors           %ld%s%s\n", all.errors, all.errors ? ", first: " : "",
               all.first_error.substr(0, 200).c_str());
 
+  if (!s.json_path.empty()) {
+    std::ofstream out(s.json_path);
+    out << json{{"clients", s.clients},
+                {"pairs_ok", all.pair_us.size()},
+                {"pairs_asked", s.pairs},
+                {"seconds", seconds},
+                {"pairs_per_s", static_cast<double>(all.pair_us.size()) / seconds},
+                {"request_ms", latency_ms(all.request_us)},
+                {"release_ms", latency_ms(all.release_us)},
+                {"pair_ms", latency_ms(all.pair_us)},
+                {"errors", all.errors}}
+               .dump(2)
+        << "\n";
+    if (!out) {
+      std::fprintf(stderr, "ipam_load: cannot write %s\n", s.json_path.c_str());
+      return 1;
+    }
+  }
   if (!s.keep_pool) {
     auto released =
         admin->Post("/IpamDriver.ReleasePool", kHeaders, json{{"PoolID", pool_id}}.dump(), "");

@@ -9,10 +9,14 @@ CTEST_ARGS ?=
 
 BUILD_PKGS := g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev \
               libsqlitecpp-dev libsqlite3-dev catch2 libnl-3-dev libnl-route-3-dev
+# clang and its runtime (libFuzzer): the fuzzing of `make fuzz`.
+FUZZ_PKGS  := clang libclang-rt-14-dev
 # iproute2/util-linux: namespaces for the kernel tests; user-mode-linux/kmod: VLAN and dummy
 # links, which the host kernel lacks; docker.io and friends: the real engine of the e2e suite.
 TEST_PKGS  := $(BUILD_PKGS) iproute2 util-linux procps sqlite3 curl user-mode-linux kmod \
-              docker.io containerd runc iptables busybox-static docker-registry
+              docker.io containerd runc iptables busybox-static docker-registry \
+              etcd-server etcd-client \
+              $(FUZZ_PKGS)
 
 # Installs only what is missing, so a second run is a no-op and never touches apt.
 define install_missing
@@ -56,11 +60,97 @@ build-test: test-deps
 
 test: build-test $(BUILD)/mvlan
 	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory test-tsan
+
+# ---- ThreadSanitizer: the unit and protocol suites again, built with -fsanitize=thread ---------
+# make test-tsan   (part of `make test`)
+#   builds only those suites' executables (TSAN_TARGETS) in $(TSAN_BUILD) and runs ctest -L
+#   'unit|protocol' there. Any report, from a test or from the daemon it runs, fails it: halt on
+#   the first one, and every process writes its reports to $(TSAN_BUILD)/tsan-report.<pid>, which
+#   must not exist afterwards. It fails too when the TSan build has fewer unit/protocol tests than
+#   $(TEST_BUILD): a new executable with those labels belongs in TSAN_TARGETS.
+TSAN_BUILD   ?= $(BUILD)/tsan
+TSAN_TARGETS := mvlan ipam_tests network_driver_test protocol_replay_test malformed_request_test \
+                durability_test serve_test hostile_request_test
+TSAN_LABELS  := ^(unit|protocol)$$
+
+.PHONY: test-tsan
+
+test-tsan: test-deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMVLAN_SANITIZE=thread \
+	  -DMVLAN_RELEASE_BIN=$(abspath $(BUILD))/mvlan
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TARGETS)
+	@want=$$(cd $(TEST_BUILD) 2>/dev/null && ctest -N -L '$(TSAN_LABELS)' | sed -n 's/^Total Tests: //p'); \
+	have=$$(cd $(TSAN_BUILD) && ctest -N -L '$(TSAN_LABELS)' | sed -n 's/^Total Tests: //p'); \
+	if [ -n "$$want" ] && [ "$$have" != "$$want" ]; then \
+	  echo "test-tsan: $(TSAN_BUILD) has $$have unit/protocol tests, $(TEST_BUILD) $$want: add the missing executables to TSAN_TARGETS in the Makefile" >&2; \
+	  exit 1; \
+	fi
+	@rm -f $(TSAN_BUILD)/tsan-report.*
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(abspath $(TSAN_BUILD))/tsan-report" \
+	  ctest --output-on-failure -j$(JOBS) -L '$(TSAN_LABELS)'
+	@if ls $(TSAN_BUILD)/tsan-report.* >/dev/null 2>&1; then \
+	  echo "test-tsan: ThreadSanitizer reports:" >&2; cat $(TSAN_BUILD)/tsan-report.* >&2; exit 1; \
+	fi
+	@echo "test-tsan: no ThreadSanitizer report"
 
 clean:
 	rm -rf $(BUILD)
 
 FORCE:
+
+# ---- fuzzing: libFuzzer over the request router (tests/fuzz), built with clang in $(FUZZ_BUILD) --
+# make fuzz [FUZZ_SECONDS=60]
+#   replays the checked-in regression corpus and the seed corpus made from the wire capture (each
+#   input once), then fuzzes for FUZZ_SECONDS; any crash, sanitizer report or broken promise fails
+#   it and leaves the input in $(FUZZ_BUILD)/artifacts/. New inputs go to $(FUZZ_BUILD)/corpus
+#   (kept between runs); one that crashed belongs in tests/fuzz/corpus/, named by what it is.
+FUZZ_BUILD   ?= $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_BIN     := $(FUZZ_BUILD)/tests/fuzz/router_fuzz
+FUZZ_FLAGS    = -dict=tests/fuzz/router_fuzz.dict -artifact_prefix=$(FUZZ_BUILD)/artifacts/
+
+.PHONY: fuzz fuzz-build
+
+fuzz-build:
+	$(call install_missing,$(FUZZ_PKGS))
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+	  -DMVLAN_SANITIZE="address;undefined" -DMVLAN_FUZZ=ON -DBUILD_TESTING=OFF
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target router_fuzz
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/artifacts $(FUZZ_BUILD)/corpus
+	@echo "router_fuzz: replaying tests/fuzz/corpus and the seeds"
+	@$(FUZZ_BIN) $(FUZZ_FLAGS) -runs=0 tests/fuzz/corpus $(FUZZ_BUILD)/tests/fuzz/seeds \
+	  >$(FUZZ_BUILD)/replay.log 2>&1 || { tail -n 60 $(FUZZ_BUILD)/replay.log; exit 1; }
+	@grep -h 'files found' $(FUZZ_BUILD)/replay.log
+	@echo "router_fuzz: fuzzing for $(FUZZ_SECONDS) s"
+	@$(FUZZ_BIN) $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  $(FUZZ_BUILD)/corpus tests/fuzz/corpus $(FUZZ_BUILD)/tests/fuzz/seeds \
+	  >$(FUZZ_BUILD)/fuzz.log 2>&1 || { tail -n 80 $(FUZZ_BUILD)/fuzz.log; exit 1; }
+	@grep -hE '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec' \
+	  $(FUZZ_BUILD)/fuzz.log
+
+# ---- benchmarks (`make bench`, not part of `make test`) -----------------------------------------
+# make bench [BENCH_ONLY=engine,ipam_pairs,lifecycle,ipam_scale,startup] [BENCH_OUT=DIR]
+#   builds $(BUILD)/mvlan and the bench programs ($(BENCH_BUILD): RelWithDebInfo, no sanitizers),
+#   runs tests/bench/run.sh (every section of tests/bench/sections/), prints one markdown table
+#   and writes each section's raw figures to $(BENCH_OUT)/<section>.json. Needs root (namespaces,
+#   an isolated Docker engine); about 10 minutes on a quiet 2-core machine.
+BENCH_BUILD ?= $(BUILD)/bench-tools
+BENCH_OUT   ?= $(BUILD)/bench
+BENCH_ONLY  ?=
+
+.PHONY: bench
+
+bench:
+	$(call install_missing,$(TEST_PKGS) jq)
+	@$(MAKE) --no-print-directory $(BUILD)/mvlan
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMVLAN_SANITIZE= -DBUILD_TESTING=ON
+	cmake --build $(BENCH_BUILD) -j$(JOBS) --target ipam_load lifecycle_bench ipam_scale_bench startup_bench
+	tests/bench/run.sh --mvlan $(BUILD)/mvlan --tools $(BENCH_BUILD)/tests/bench --out $(BENCH_OUT) \
+	  $(if $(strip $(BENCH_ONLY)),--only $(BENCH_ONLY))
 
 # ---- packaging: the managed plugin (`make plugin`) and the legacy daemon (`make install`) -------
 # make plugin [DOCKER="docker -H unix:///..."] [PLUGIN=mvlan:latest]

@@ -47,14 +47,17 @@ etcd_member_start() {
   local m="$dir/m$n"
   ip=$(_etcd_addr "$n")
   cluster=$(cat "$dir/initial_cluster")
-  _etcd_in_ns etcd --name "m$n" --data-dir "$m/data" \
+  # A simple command, not a function: backgrounded, bash execs it, so $! is etcd itself (the pid
+  # `kill` signals); a function would run in a subshell whose death leaves etcd running.
+  local cmd=(etcd --name "m$n" --data-dir "$m/data" \
     --listen-client-urls "http://$ip:$(cat "$m/client_port")" \
     --advertise-client-urls "http://$ip:$(cat "$m/client_port")" \
     --listen-peer-urls "http://$ip:$(cat "$m/peer_port")" \
     --initial-advertise-peer-urls "http://$ip:$(cat "$m/peer_port")" \
     --initial-cluster "$cluster" --initial-cluster-token "$(basename "$dir")" \
-    --initial-cluster-state new --heartbeat-interval 100 --election-timeout 1000 \
-    >>"$m/log" 2>&1 &
+    --initial-cluster-state new --heartbeat-interval 100 --election-timeout 1000)
+  [[ -z ${ETCD_NETNS:-} ]] || cmd=(ip netns exec "$ETCD_NETNS" "${cmd[@]}")
+  "${cmd[@]}" >>"$m/log" 2>&1 &
   echo $! >"$m/pid"
 }
 

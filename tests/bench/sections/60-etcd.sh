@@ -10,7 +10,7 @@ set -Eeuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 command -v etcd >/dev/null || { echo "etcd: etcd-server is not installed (make test-deps)" >&2; exit 77; }
 raw=$(bash "$here/../../etcd/bench.sh" --mvlan "$MVLAN_BIN" --load "$BENCH_TOOLS/ipam_load" \
-  --pairs "${BENCH_ETCD_PAIRS:-2000}")
+  --pairs "${BENCH_ETCD_PAIRS:-200}")
 jq '
   def ms: . * 100 | round / 100 | tostring + " ms";
   .etcd_grant as $g |

@@ -58,7 +58,7 @@ assert_ping h1 peer "$a2"
 step "docker network disconnect n1 c1 (its first network)"
 assert_ok "network disconnect n1 c1" dk h1 network disconnect n1 c1
 assert_eq "eth1:$a2/24" "$(ctr_links c1)" "c1 has only eth1 ($a2/24) left"
-eventually 5 test -z "$(host_macvlans)" || true
+eventually 5 output_is "" host_macvlans || true
 assert_empty "$(host_macvlans)" "the link Docker handed back to h1 was deleted"
 assert_eq "$(printf '%s\n' "$a2" "$peer" | sort | tr '\n' ' ' | sed 's/ $//')" "$(grants)" \
   "mvlan status: c1's n1 address $a1 is released"
@@ -88,7 +88,7 @@ assert_ok "remove the containers" dk h1 rm -f c1 peer
 assert_empty "$(grants)" "mvlan status: no address granted to a container"
 assert_ok "remove both networks" dk h1 network rm n1 n2
 assert_empty "$(dk h1 network ls -q --filter driver=mvlan)" "no mvlan network listed"
-eventually 5 test -z "$(host_macvlans)" || true
+eventually 5 output_is "" host_macvlans || true
 assert_empty "$(host_macvlans)" "no macvlan link left in h1"
 assert_eq "lo p0 p0-p" "$(links_of_type h1 | tr '\n' ' ' | sed 's/ $//')" "h1 has only its own links left"
 assert_eq "0 0" "$(status_counts h1)" "mvlan status holds no pool and no network"

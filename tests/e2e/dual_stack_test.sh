@@ -86,7 +86,7 @@ assert_ok "remove the containers" dk h1 rm -f c1 c2
 assert_eq "192.0.2.1 2001:db8:1::1 " "$(status_allocations h1 | awk '{print $1}' | tr '\n' ' ')" \
   "after the containers: only the gateways are granted"
 assert_ok "remove the network" dk h1 network rm ds
-eventually 5 test -z "$(links_of_type h1 macvlan)" || true
+eventually 5 output_is "" links_of_type h1 macvlan || true
 assert_empty "$(links_of_type h1 macvlan)" "no macvlan link left in h1"
 assert_eq "0 0" "$(status_counts h1)" "mvlan status holds no pool and no network"
 plugin_alive h1 || fail "the plugin is still running at the end" "expected: alive" "seen: exited"

@@ -30,7 +30,7 @@ grants() { status_allocations h1 container | awk '{print $1}' | tr '\n' ' ' | se
 
 step "restart the engine (the plugin keeps running)"
 engine_restart h1
-eventually 30 test "$(dk h1 inspect --format '{{.State.Running}}' r1 2>/dev/null)" == true ||
+eventually 30 output_is true dk h1 inspect --format '{{.State.Running}}' r1 ||
   fail "r1 runs again after the engine restart" "expected: running" \
     "seen: $(dk h1 inspect --format '{{.State.Status}} {{.State.Error}}' r1 2>&1)"
 pass "r1 runs again after the engine restart (restart count $(dk h1 inspect --format '{{.RestartCount}}' r1))"
@@ -63,7 +63,7 @@ assert_eq 2 "$(status_endpoints h1 | wc -l)" "mvlan status: two endpoints (no st
 step "removal"
 assert_ok "remove the containers" dk h1 rm -f r1 n1
 assert_ok "remove the network" dk h1 network rm lab
-eventually 5 test -z "$(links_of_type h1 macvlan)" || true
+eventually 5 output_is "" links_of_type h1 macvlan || true
 assert_empty "$(links_of_type h1 macvlan)" "no macvlan link left in h1"
 assert_eq "0 0" "$(status_counts h1)" "mvlan status holds no pool and no network"
 plugin_alive h1 || fail "the plugin is still running at the end" "expected: alive" "seen: exited"

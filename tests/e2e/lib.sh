@@ -161,6 +161,9 @@ eventually() {
     sleep 0.2
   done
 }
+# output_is TEXT CMD...: CMD prints exactly TEXT. For `eventually`, which must run the command on
+# every try: `eventually 5 test "$(cmd)" = x` would compare one output, taken before the first.
+output_is() { [[ $("${@:2}" 2>/dev/null) == "$1" ]]; }
 
 # ---- run bookkeeping (also read by the reaper of a crashed run) -------------------------------
 _e2e_starttime() { # PID -> its start time in clock ticks (so a reused PID is not mistaken)

@@ -108,7 +108,7 @@ assert_fails "docker plugin set is refused while enabled" --with disable \
 assert_fails "docker plugin disable (no -f) is refused while a network uses it" \
   dk h1 plugin disable "$P"
 assert_ok "docker plugin disable -f" dk h1 plugin disable -f "$P"
-eventually 10 test -z "$(managed_pids h1)" || fail "the plugin process ended on disable" "seen: $(managed_pids h1)"
+eventually 10 output_is "" managed_pids h1 || fail "the plugin process ended on disable" "seen: $(managed_pids h1)"
 pass "the plugin process ended on disable"
 assert_ok "docker plugin set LOG_LEVEL=debug (disabled)" dk h1 plugin set "$P" LOG_LEVEL=debug
 assert_contains "$(dk h1 plugin inspect --format '{{.Settings.Env}}' "$P")" LOG_LEVEL=debug "the setting is kept"
@@ -137,7 +137,7 @@ engine_restart h1
 pid=$(managed_wait h1 "$P")
 assert_eq true "$(dk h1 plugin inspect --format '{{.Enabled}}' "$P")" "the plugin is enabled again with the engine"
 assert_contains "$(dk h1 network ls --format '{{.Name}} {{.Driver}}')" "lab $P" "network lab is there"
-eventually 20 test "$(dk h1 inspect --format '{{.State.Running}}' c2)" = true ||
+eventually 20 output_is true dk h1 inspect --format '{{.State.Running}}' c2 ||
   fail "c2 (--restart always) runs again after the engine restart"
 pass "c2 (--restart always) runs again after the engine restart"
 assert_ok "start c1 c3 c4 c5 again" dk h1 start c1 c3 c4 c5
@@ -161,10 +161,10 @@ id=$(managed_id h1 "$P")
 assert_ok "remove the containers" dk h1 rm -f c1 c2 c3 c4 c5
 assert_empty "$(lab_grants)" "mvlan status: every container address was released"
 assert_ok "remove the network" dk h1 network rm lab
-eventually 5 test -z "$(links_of_type h1 macvlan)" || true
+eventually 5 output_is "" links_of_type h1 macvlan || true
 assert_empty "$(links_of_type h1 macvlan)" "no macvlan link left in h1"
 assert_ok "docker plugin disable" dk h1 plugin disable "$P"
 assert_ok "docker plugin rm" dk h1 plugin rm "$P"
-eventually 5 test -z "$(managed_pids h1)" || true
+eventually 5 output_is "" managed_pids h1 || true
 assert_empty "$(managed_pids h1)" "no mvlan process left"
 assert_empty "$(ls -d /sys/fs/cgroup/*/"$id" 2>/dev/null)" "no cgroup of the plugin left"

@@ -66,8 +66,9 @@ assert_match '(held by|already (carries|taken|has|in use)|to itself|only one)' "
   "the error says the parent is already taken by the passthru container"
 assert_eq running "$(dk h1 inspect --format '{{.State.Status}}' t1)" "t1 still runs"
 dk h1 rm -f t2 >/dev/null 2>&1 || true
-eventually 5 test "$(status_allocations h1 container | awk '{print $1}' | sort | tr '\n' ' ')" == "$granted_before" || true
-assert_eq "$granted_before" "$(status_allocations h1 container | awk '{print $1}' | sort | tr '\n' ' ')" \
+container_grants() { status_allocations h1 container | awk '{print $1}' | sort | tr '\n' ' '; }
+eventually 5 output_is "$granted_before" container_grants || true
+assert_eq "$granted_before" "$(container_grants)" \
   "the failed container's address was released (grants as before)"
 assert_eq "" "$(links_of_type h1 macvlan)" "no macvlan link left behind in h1 by the failed container"
 
@@ -92,7 +93,7 @@ assert_eq 5 "$(status_endpoints h1 | wc -l)" "mvlan status holds five endpoints 
 step "removal"
 assert_ok "remove the containers" dk h1 rm -f b1 b2 p1 p2 t1
 assert_ok "remove the networks" dk h1 network rm nb np nt
-eventually 5 test -z "$(links_of_type h1 macvlan)" || true
+eventually 5 output_is "" links_of_type h1 macvlan || true
 assert_empty "$(links_of_type h1 macvlan)" "no macvlan link left in h1"
 assert_eq "0 0" "$(status_counts h1)" "mvlan status holds no pool and no network"
 plugin_alive h1 || fail "the plugin is still running at the end" "expected: alive" "seen: exited"

@@ -74,7 +74,7 @@ assert_eq "$(docker_view)" "$(mvlan_view)" "with three containers: mvlan status 
 step "removal"
 assert_ok "remove the containers" dk h1 rm -f c2 c3 c4
 assert_ok "remove the network" dk h1 network rm lab
-eventually 5 test -z "$(links_of_type h1 macvlan)" || true
+eventually 5 output_is "" links_of_type h1 macvlan || true
 assert_empty "$(links_of_type h1 macvlan)" "no macvlan link left in h1"
 assert_eq "0 0" "$(status_counts h1)" "mvlan status holds no pool and no network"
 plugin_alive h1 || fail "the plugin is still running at the end" "expected: alive" "seen: exited"

@@ -66,7 +66,7 @@ step "removal"
 assert_ok "remove the containers" dk h1 rm -f c1 c2 c3
 assert_ok "remove the network" dk h1 network rm lab
 assert_not_contains "$(dk h1 network ls --format '{{.Name}}')" lab "network lab is gone"
-eventually 5 test -z "$(links_of_type h1 macvlan)" || true
+eventually 5 output_is "" links_of_type h1 macvlan || true
 assert_empty "$(links_of_type h1 macvlan)" "no macvlan link left in h1"
 assert_eq "lo p0 p0-p" "$(links_of_type h1 | tr '\n' ' ' | sed 's/ $//')" "h1 has only its own links left"
 if [[ $want_driver == mvlan ]]; then

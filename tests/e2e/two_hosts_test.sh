@@ -81,7 +81,7 @@ for h in h1 h2; do
   # shellcheck disable=SC2086 # two names
   assert_ok "$h: remove the containers" dk "$h" rm -f ${ctrs[$h]}
   assert_ok "$h: remove the network" dk "$h" network rm lan
-  eventually 5 test -z "$(links_of_type "$h" macvlan)" || true
+  eventually 5 output_is "" links_of_type "$h" macvlan || true
   assert_empty "$(links_of_type "$h" macvlan)" "$h: no macvlan link left"
   assert_eq "0 0" "$(status_counts "$h")" "$h: mvlan status holds no pool and no network"
   plugin_alive "$h" || fail "$h: the plugin is still running at the end" "expected: alive" "seen: exited"

@@ -100,7 +100,7 @@ assert_fails "docker plugin upgrade is refused while enabled" --with disable \
   dk h1 plugin upgrade --grant-all-permissions "$R1" "$R2"
 t0=$EPOCHREALTIME
 assert_ok "docker plugin disable -f" dk h1 plugin disable -f "$R1"
-eventually 10 test -z "$(managed_pids h1)" || fail "the plugin process ended on disable" "seen: $(managed_pids h1)"
+eventually 10 output_is "" managed_pids h1 || fail "the plugin process ended on disable" "seen: $(managed_pids h1)"
 out=$(timeout 60 "$E2E_DOCKER" -H "unix://$(host_dir h1)/docker.sock" run -d --name cx --network lab \
   "$E2E_IMAGE" sleep 1d 2>&1) && fail "docker run on lab fails while the plugin is disabled" "seen: success, $out"
 dk h1 rm -f cx >/dev/null 2>&1 || true

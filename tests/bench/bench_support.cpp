@@ -182,6 +182,35 @@ void enter_fresh_netns() {
   }
 }
 
+Flags::Flags(int argc, char** argv, const std::vector<std::string>& names, std::string usage)
+    : usage_(std::move(usage)) {
+  for (int i = 1; i < argc; i += 2) {
+    const std::string name = argv[i];
+    if (i + 1 >= argc || std::find(names.begin(), names.end(), name) == names.end()) usage_error();
+    given_[name] = argv[i + 1];
+  }
+}
+
+std::string Flags::text(const std::string& name, const std::string& fallback) const {
+  const auto it = given_.find(name);
+  return it == given_.end() ? fallback : it->second;
+}
+
+long Flags::number(const std::string& name, long fallback) const {
+  const auto it = given_.find(name);
+  if (it == given_.end()) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long n = std::strtol(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || errno != 0) usage_error();
+  return n;
+}
+
+void Flags::usage_error() const {
+  std::fprintf(stderr, "usage: %s\n", usage_.c_str());
+  std::exit(2);
+}
+
 std::string docker_id(unsigned prefix, unsigned long n) {
   // splitmix64: random-looking like Docker's ids, so the 12 characters mvlan names links by differ
   std::uint64_t x = (static_cast<std::uint64_t>(prefix) << 32) ^ n;

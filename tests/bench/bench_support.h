@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -85,6 +86,21 @@ void write_section(const std::string& path, const std::string& name, const json&
 // A fresh network namespace for this process (and the children it starts from now on), so links
 // made by a benchmark vanish with it. Call before starting any thread.
 void enter_fresh_netns();
+
+// A benchmark program's command line: "--name value" pairs among `names`. Anything else (an
+// unknown name, a name without its value, a number that is not one) prints `usage` and exits 2,
+// as does usage_error() for a value the program itself refuses.
+class Flags {
+ public:
+  Flags(int argc, char** argv, const std::vector<std::string>& names, std::string usage);
+  std::string text(const std::string& name, const std::string& fallback = "") const;
+  long number(const std::string& name, long fallback) const;
+  [[noreturn]] void usage_error() const;
+
+ private:
+  std::map<std::string, std::string> given_;
+  std::string usage_;
+};
 
 // A 64-hex-digit id that looks random, as Docker's do; the same (prefix, n) gives the same id.
 std::string docker_id(unsigned prefix, unsigned long n);

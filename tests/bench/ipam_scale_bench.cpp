@@ -32,23 +32,20 @@ struct Settings {
 };
 
 Settings parse(int argc, char** argv) {
+  const Flags f(argc, argv, {"--mvlan", "--json", "--v4", "--v6", "--clients"},
+                "ipam_scale_bench --mvlan BIN --json FILE [--v4 N>=10000] [--v6 N>=10000] "
+                "[--clients 1..256]");
   Settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--mvlan") s.mvlan = argv[i + 1];
-    else if (a == "--json") s.json_path = argv[i + 1];
-    else if (a == "--v4") s.v4 = std::atol(argv[i + 1]);
-    else if (a == "--v6") s.v6 = std::atol(argv[i + 1]);
-    else if (a == "--clients") s.clients = std::atoi(argv[i + 1]);
-    else argc = 0;  // unknown flag: usage below
-  }
+  s.mvlan = f.text("--mvlan");
+  s.json_path = f.text("--json");
+  s.v4 = f.number("--v4", s.v4);
+  s.v6 = f.number("--v6", s.v6);
+  const long clients = f.number("--clients", s.clients);
   if (s.mvlan.empty() || s.json_path.empty() || s.v4 < 10 * kWindow || s.v6 < 10 * kWindow ||
-      s.clients < 1 || argc % 2 == 0) {
-    std::fprintf(stderr,
-                 "usage: ipam_scale_bench --mvlan BIN --json FILE [--v4 N>=10000] [--v6 N>=10000] "
-                 "[--clients C>=1]\n");
-    std::exit(2);
+      clients < 1 || clients > 256) {
+    f.usage_error();
   }
+  s.clients = static_cast<int>(clients);
   return s;
 }
 

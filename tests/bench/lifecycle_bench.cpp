@@ -31,18 +31,13 @@ struct Settings {
 };
 
 Settings parse(int argc, char** argv) {
+  const Flags f(argc, argv, {"--mvlan", "--json", "--rounds"},
+                "lifecycle_bench --mvlan BIN --json FILE [--rounds N>=2]");
   Settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--mvlan") s.mvlan = argv[i + 1];
-    else if (a == "--json") s.json_path = argv[i + 1];
-    else if (a == "--rounds") s.rounds = std::atoi(argv[i + 1]);
-    else argc = 0;  // unknown flag: usage below
-  }
-  if (s.mvlan.empty() || s.json_path.empty() || s.rounds < 2 || argc % 2 == 0) {
-    std::fprintf(stderr, "usage: lifecycle_bench --mvlan BIN --json FILE [--rounds N>=2]\n");
-    std::exit(2);
-  }
+  s.mvlan = f.text("--mvlan");
+  s.json_path = f.text("--json");
+  s.rounds = static_cast<int>(f.number("--rounds", s.rounds));
+  if (s.mvlan.empty() || s.json_path.empty() || s.rounds < 2) f.usage_error();
   return s;
 }
 

@@ -33,23 +33,23 @@ struct Settings {
 };
 
 Settings parse(int argc, char** argv) {
+  const Flags f(argc, argv,
+                {"--mvlan", "--json", "--networks", "--endpoints-per-network", "--starts"},
+                "startup_bench --mvlan BIN --json FILE [--networks 1..2048] "
+                "[--endpoints-per-network 0..60] [--starts K>=1]");
   Settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--mvlan") s.mvlan = argv[i + 1];
-    else if (a == "--json") s.json_path = argv[i + 1];
-    else if (a == "--networks") s.networks = std::atoi(argv[i + 1]);
-    else if (a == "--endpoints-per-network") s.per_network = std::atoi(argv[i + 1]);
-    else if (a == "--starts") s.starts = std::atoi(argv[i + 1]);
-    else argc = 0;  // unknown flag: usage below
+  s.mvlan = f.text("--mvlan");
+  s.json_path = f.text("--json");
+  const long networks = f.number("--networks", s.networks);
+  const long per_network = f.number("--endpoints-per-network", s.per_network);
+  const long starts = f.number("--starts", s.starts);
+  if (s.mvlan.empty() || s.json_path.empty() || networks < 1 || networks > 2048 ||
+      per_network < 0 || per_network > 60 || starts < 1 || starts > 1000) {
+    f.usage_error();
   }
-  if (s.mvlan.empty() || s.json_path.empty() || s.networks < 1 || s.networks > 2048 ||
-      s.per_network < 0 || s.per_network > 60 || s.starts < 1 || argc % 2 == 0) {
-    std::fprintf(stderr,
-                 "usage: startup_bench --mvlan BIN --json FILE [--networks 1..2048] "
-                 "[--endpoints-per-network 0..60] [--starts K>=1]\n");
-    std::exit(2);
-  }
+  s.networks = static_cast<int>(networks);
+  s.per_network = static_cast<int>(per_network);
+  s.starts = static_cast<int>(starts);
   return s;
 }
 

@@ -23,12 +23,15 @@ std::string host_prefix(const ipam::Address& a) {
   return a.str() + (a.family() == ipam::Family::V4 ? "/32" : "/128");
 }
 
-// The endpoint's address of the host address's family, if it has one.
-std::optional<ipam::Address> endpoint_address(const store::EndpointRecord& endpoint,
-                                              ipam::Family family) {
+// The host route to an endpoint: its /32 or /128 of the host address's family, when the network
+// has host access and the endpoint an address of that family.
+std::optional<std::string> host_route(const store::NetworkRecord& network,
+                                      const store::EndpointRecord& endpoint) {
+  if (network.host_access.empty()) return std::nullopt;
+  const auto family = ipam::Address::parse(network.host_access)->family();
   for (const auto& text : {endpoint.address4, endpoint.address6}) {
     auto cidr = ipam::Cidr::parse(text);
-    if (cidr && cidr->address.family() == family) return cidr->address;
+    if (cidr && cidr->address.family() == family) return host_prefix(cidr->address);
   }
   return std::nullopt;
 }
@@ -139,26 +142,22 @@ void NetworkDriver::ensure_host_link(const store::NetworkRecord& network) {
 
 void NetworkDriver::add_host_route(const store::NetworkRecord& network,
                                    const store::EndpointRecord& endpoint) {
-  if (network.host_access.empty()) return;
-  const auto host = *ipam::Address::parse(network.host_access);
-  const auto container = endpoint_address(endpoint, host.family());
-  if (!container) return;
+  const auto route = host_route(network, endpoint);
+  if (!route) return;
   try {
-    kernel_.add_route(host_prefix(*container), host_link_name(network.id), network.host_access);
+    kernel_.add_route(*route, host_link_name(network.id), network.host_access);
   } catch (const std::exception& e) {
     log::error("host access to endpoint " + short_id(endpoint.id) + ": " + e.what() +
-               "; the host cannot reach " + container->str() + " until mvlan restarts");
+               "; the host cannot reach " + *route + " until mvlan restarts");
   }
 }
 
 void NetworkDriver::delete_host_route(const store::NetworkRecord& network,
                                       const store::EndpointRecord& endpoint) {
-  if (network.host_access.empty()) return;
-  const auto host = *ipam::Address::parse(network.host_access);
-  const auto container = endpoint_address(endpoint, host.family());
-  if (!container) return;
+  const auto route = host_route(network, endpoint);
+  if (!route) return;
   try {
-    kernel_.delete_route(host_prefix(*container), host_link_name(network.id));
+    kernel_.delete_route(*route, host_link_name(network.id));
   } catch (const std::exception& e) {
     log::warn("host access to endpoint " + short_id(endpoint.id) + ": " + e.what());
   }

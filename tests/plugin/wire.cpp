@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -57,9 +58,12 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  const pid_t test = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphan when the test dies (see tests/support/daemon)
+    if (::getppid() != test) std::_Exit(127);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       ::dup2(fd, 1);

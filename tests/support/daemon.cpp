@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +46,14 @@ Daemon::~Daemon() {
 
 void Daemon::start(const std::vector<std::string>& env) {
   const std::string bin = mvlan_binary();
+  const pid_t test = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // A test that dies (a crash, ctest's timeout) must not leave its daemon behind: an orphan
+    // keeps the test's output pipe open, and ctest then waits for it until its own timeout.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != test) std::_Exit(127);
     const std::string log = log_path();
     FILE* f = std::fopen(log.c_str(), "a");
     if (f) ::dup2(fileno(f), 2);

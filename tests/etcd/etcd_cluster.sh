@@ -103,12 +103,21 @@ etcd_cluster_start() {
   etcd_cluster_endpoints "$dir"
 }
 
+# PID runs and has not exited yet. A member outlives the shell that started it, so its parent is
+# init, which may take seconds to reap it: a zombie has closed its ports and data files already.
+_etcd_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 etcd_member_kill() {
   local dir=$1 n=$2 pid
   pid=$(cat "$dir/m$n/pid" 2>/dev/null || true)
   [[ -n "$pid" ]] || return 0
   kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  while _etcd_running "$pid"; do sleep 0.05; done
   rm -f "$dir/m$n/pid"
 }
 
@@ -126,8 +135,7 @@ etcd_cluster_stop() {
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
-  cmd=${1:-}
-  case "$cmd" in
+  case "${1:-}" in
     start) etcd_cluster_start "$2" ;;
     endpoints) etcd_cluster_endpoints "$2" ;;
     kill) etcd_member_kill "$2" "$3" ;;

@@ -4,8 +4,9 @@
 # a bridge in a fourth namespace ("lan") is the switch, and the etcd members run there on
 # 198.51.100.1-3 (the hosts reach them over the same wire, at 198.51.100.11-13).
 # 30 containers started at once across the hosts get 30 distinct addresses and reach each other;
-# with one etcd member down containers still start; with two down a start fails with the
-# no-quorum message and nothing is allocated; with the members back it starts.
+# with one etcd member down (the leader) containers still start; with two down a start fails with
+# the no-quorum message and nothing is allocated (not in etcd, not on the host); with the members
+# back it starts. Removing everything leaves no address and no pool in etcd.
 #
 # Usage: tests/e2e/etcd_cluster_test.sh --mvlan build/mvlan [--engine 20|28]
 source "$(dirname "$0")/lib.sh" "$@"
@@ -37,10 +38,27 @@ for h in "${HOSTS[@]}"; do engine_start "$h"; done
 for h in "${HOSTS[@]}"; do MVLAN_HOST_ID=$h plugin_start "$h"; done
 
 # `mvlan status` of host H (the cluster's view, read from etcd in H's namespace, where the members
-# are reachable): the allocated addresses, one per line.
+# are reachable): the allocated addresses, one per line. Fails when status does: call it in an
+# assignment (`x=$(cluster_addresses h1)`), where set -e sees that, never inside an assertion's
+# arguments, where a failing status would read as "no address".
 cluster_addresses() {
-  MVLAN_HOST_ID=$1 nsenter --net="/run/netns/$(host_ns "$1")" -- "$MVLAN_BIN" status \
-    --state-dir "$(host_dir "$1")/state" | awk '/^    [0-9]/ {print $1}' | sort -V
+  local out
+  out=$(MVLAN_HOST_ID=$1 nsenter --net="/run/netns/$(host_ns "$1")" -- "$MVLAN_BIN" status \
+    --state-dir "$(host_dir "$1")/state") || fail "$1: mvlan status failed" "$out"
+  awk '/^    [0-9]/ {print $1}' <<<"$out" | sort -V
+}
+
+# etcd_v3 N PATH JSON: a request to member N's v3 JSON gateway (curl, from the lan namespace).
+etcd_v3() { ip netns exec "$lan_ns" curl -sf -m 5 -X POST "http://198.51.100.$1:2379/v3/$2" -d "$3"; }
+
+# etcd_keys SUBDIR: the keys under $MVLAN_ETCD_PREFIX/SUBDIR/, one per line, as etcd itself has
+# them (read from member 1; all three are up whenever this is called), whatever mvlan says.
+etcd_keys() {
+  local from="$MVLAN_ETCD_PREFIX$1/" out
+  out=$(etcd_v3 1 kv/range "{\"key\":\"$(printf %s "$from" | base64 -w0)\",\"range_end\":\"$(printf %s "${from%/}0" | base64 -w0)\",\"keys_only\":true}") ||
+    fail "etcd range $from: no answer from 198.51.100.1"
+  # no "kvs" in the answer when nothing matches
+  { grep -o '"key":"[^"]*"' <<<"$out" || true; } | cut -d'"' -f4 | while read -r k; do base64 -d <<<"$k"; echo; done
 }
 
 step "the same subnet on every host, no --ip-range"
@@ -70,38 +88,74 @@ for c in "${!host_of[@]}"; do
   assert_match '^192\.0\.2\.[0-9]+$' "${ip[$c]}" "$c has an address in 192.0.2.0/24 (${ip[$c]})"
 done
 assert_unique "no address is held twice on the LAN (gateway and 30 containers)" 192.0.2.1 "${ip[@]}"
+expected=$(printf '%s\n' 192.0.2.1 "${ip[@]}" | sort -V)
 for h in "${HOSTS[@]}"; do
-  assert_eq 31 "$(cluster_addresses "$h" | wc -l)" "$h: mvlan status shows the cluster's 31 addresses"
+  seen=$(cluster_addresses "$h")
+  assert_eq "$expected" "$seen" "$h: mvlan status shows exactly the gateway and the 30 containers' addresses"
 done
+assert_eq 31 "$(etcd_keys addr | wc -l)" "etcd holds 31 address keys"
+
+# etcd_leader: the number (1-3) of the member that leads the cluster now.
+etcd_leader() {
+  local n st
+  for n in 1 2 3; do
+    st=$(etcd_v3 "$n" maintenance/status '{}') || continue
+    [[ $st =~ \"member_id\":\"([0-9]+)\" ]] || continue
+    [[ $st == *"\"leader\":\"${BASH_REMATCH[1]}\""* ]] && { echo "$n"; return 0; }
+  done
+  fail "no etcd member says it leads the cluster"
+}
 
 step "containers on different hosts reach each other"
 assert_ping h1 h1-c1 "${ip[h2-c1]}"
 assert_ping h1 h1-c2 "${ip[h3-c1]}"
 assert_ping h2 h2-c3 "${ip[h3-c2]}"
+assert_ping h2 h2-c4 "${ip[h1-c3]}"
 assert_ping h3 h3-c4 "${ip[h1-c5]}"
+assert_ping h3 h3-c5 "${ip[h2-c6]}"
 
-step "one etcd member lost: containers still start"
-etcd_cluster kill "$ETCD_DIR" 1
+step "one etcd member lost (the leader, the harder case): containers still start"
+first=$(etcd_leader)
+etcd_cluster kill "$ETCD_DIR" "$first"
+info "killed member $first (198.51.100.$first), the leader"
 ctr_run h2 one-down lan
 ip[one-down]=$(ctr_ip h2 one-down lan)
+assert_match '^192\.0\.2\.[0-9]+$' "${ip[one-down]}" "one-down has an address in 192.0.2.0/24 (${ip[one-down]})"
 assert_unique "its address is new on the LAN" 192.0.2.1 "${ip[@]}"
+assert_ping h1 h1-c1 "${ip[one-down]}"
 
 step "two members lost: no quorum, a new container fails saying so and nothing is allocated"
 before=$(cluster_addresses h1)
-etcd_cluster kill "$ETCD_DIR" 2
-out=$(dk h3 run -d --name two-down --network lan "$E2E_IMAGE" sleep 1d 2>&1) && fail "docker run without etcd quorum succeeded" "$out"
+assert_eq 32 "$(wc -l <<<"$before")" "mvlan status shows 32 addresses before the members go"
+# h3's own endpoints (in its local database: read without etcd, which is about to lose quorum)
+endpoints_before=$(MVLAN_IPAM_BACKEND=sqlite status_endpoints h3)
+assert_eq 10 "$(wc -l <<<"$endpoints_before")" "h3 holds its 10 endpoints"
+second=$(( first % 3 + 1 ))
+etcd_cluster kill "$ETCD_DIR" "$second"
+info "killed member $second (198.51.100.$second) too"
+rc=0
+out=$(dk h3 run -d --name two-down --network lan "$E2E_IMAGE" sleep 1d 2>&1) || rc=$?
+((rc != 0)) || fail "docker run without etcd quorum succeeded" "$out"
+info "docker run (status $rc): $out"
 assert_contains "$out" "no quorum" "docker run fails with the no-quorum message"
 assert_contains "$out" "no address was allocated" "and says that nothing was allocated"
+endpoints_after=$(MVLAN_IPAM_BACKEND=sqlite status_endpoints h3)
+assert_eq "$endpoints_before" "$endpoints_after" "h3 holds the same endpoints as before, no new one"
 assert_ping h1 h1-c1 "${ip[h2-c1]}"
+assert_ping h3 h3-c1 "${ip[h2-c2]}"
 dk h3 rm -f two-down >/dev/null 2>&1 || true
 
 step "members back: the count is unchanged, and the container starts"
-etcd_cluster restore "$ETCD_DIR" 1
-etcd_cluster restore "$ETCD_DIR" 2
-assert_eq "$before" "$(cluster_addresses h1)" "etcd holds the same addresses as before the failed start"
+etcd_cluster restore "$ETCD_DIR" "$first"
+etcd_cluster restore "$ETCD_DIR" "$second"
+after=$(cluster_addresses h1)
+assert_eq "$before" "$after" "mvlan status shows the same addresses as before the failed start"
+assert_eq 32 "$(etcd_keys addr | wc -l)" "etcd holds 32 address keys, as before"
 ctr_run h3 two-down lan
 ip[two-down]=$(ctr_ip h3 two-down lan)
+assert_match '^192\.0\.2\.[0-9]+$' "${ip[two-down]}" "two-down has an address in 192.0.2.0/24 (${ip[two-down]})"
 assert_unique "its address is new on the LAN" 192.0.2.1 "${ip[@]}"
+assert_ping h1 h1-c1 "${ip[two-down]}"
 
 step "removal on every host"
 for h in "${HOSTS[@]}"; do
@@ -109,4 +163,10 @@ for h in "${HOSTS[@]}"; do
   assert_ok "$h: remove the containers" dk "$h" rm -f $(dk "$h" ps -aq)
   assert_ok "$h: remove the network" dk "$h" network rm lan
 done
-assert_empty "$(cluster_addresses h1)" "etcd holds no address any more"
+left=$(cluster_addresses h1)
+assert_empty "$left" "mvlan status shows no address any more"
+left=$(etcd_keys addr)
+assert_empty "$left" "etcd holds no address key any more"
+left=$(etcd_keys pools)
+assert_empty "$left" "etcd holds no pool key any more"
+etcd_cluster stop "$ETCD_DIR"

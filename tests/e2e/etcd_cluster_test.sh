@@ -6,7 +6,8 @@
 # 30 containers started at once across the hosts get 30 distinct addresses and reach each other;
 # with one etcd member down (the leader) containers still start; with two down a start fails with
 # the no-quorum message and nothing is allocated (not in etcd, not on the host); with the members
-# back it starts. Removing everything leaves no address and no pool in etcd.
+# back it starts. A plugin killed and restarted, and an engine restarted, change nothing.
+# Removing everything leaves no address and no pool in etcd.
 #
 # Usage: tests/e2e/etcd_cluster_test.sh --mvlan build/mvlan [--engine 20|28]
 source "$(dirname "$0")/lib.sh" "$@"
@@ -156,6 +157,37 @@ ip[two-down]=$(ctr_ip h3 two-down lan)
 assert_match '^192\.0\.2\.[0-9]+$' "${ip[two-down]}" "two-down has an address in 192.0.2.0/24 (${ip[two-down]})"
 assert_unique "its address is new on the LAN" 192.0.2.1 "${ip[@]}"
 assert_ping h1 h1-c1 "${ip[two-down]}"
+
+step "h2's plugin killed (SIGKILL) and started again: the cluster is unchanged and h2 grants on"
+before=$(cluster_addresses h1)
+MVLAN_HOST_ID=h2 plugin_restart h2
+after=$(cluster_addresses h2)
+assert_eq "$before" "$after" "mvlan status on h2 shows the same addresses as before the kill"
+ctr_run h2 after-kill lan
+ip[after-kill]=$(ctr_ip h2 after-kill lan)
+assert_match '^192\.0\.2\.[0-9]+$' "${ip[after-kill]}" "after-kill has an address in 192.0.2.0/24 (${ip[after-kill]})"
+assert_unique "its address is new on the LAN" 192.0.2.1 "${ip[@]}"
+assert_ping h3 h3-c1 "${ip[after-kill]}"
+
+step "h3's engine restarted: its --restart=always container comes back, the others' addresses are freed"
+ctr_run h3 always lan --restart=always
+engine_restart h3
+eventually 30 output_is true dk h3 inspect --format '{{.State.Running}}' always ||
+  fail "h3's --restart=always container runs again after the engine restart" \
+    "seen: $(dk h3 inspect --format '{{.State.Status}} {{.State.Error}}' always 2>&1)"
+pass "h3's --restart=always container runs again after the engine restart"
+# The engine stopped h3's other containers on the way down (their addresses go back to the
+# cluster) and asked again for the one it restarted.
+for k in $(seq 1 10); do unset "ip[h3-c$k]"; done
+unset "ip[two-down]"
+ip[always]=$(ctr_ip h3 always lan)
+assert_match '^192\.0\.2\.[0-9]+$' "${ip[always]}" "it has an address in 192.0.2.0/24 (${ip[always]})"
+assert_unique "no address is held twice on the LAN" 192.0.2.1 "${ip[@]}"
+expected=$(printf '%s\n' 192.0.2.1 "${ip[@]}" | sort -V)
+eventually 30 output_is "$expected" cluster_addresses h1 || true
+seen=$(cluster_addresses h1)
+assert_eq "$expected" "$seen" "mvlan status shows exactly the gateway and the running containers' addresses"
+assert_ping h1 h1-c1 "${ip[always]}"
 
 step "removal on every host"
 for h in "${HOSTS[@]}"; do

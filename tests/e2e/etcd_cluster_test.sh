@@ -7,6 +7,9 @@
 # with one etcd member down (the leader) containers still start; with two down a start fails with
 # the no-quorum message and nothing is allocated (not in etcd, not on the host); with the members
 # back it starts. A plugin killed and restarted, and an engine restarted, change nothing.
+# h1 and h2 run `mvlan serve` (the daemon install); h3 runs the managed plugin built from the
+# release binary (E2E_MANAGED_BIN, default build/mvlan), its etcd settings given with `docker
+# plugin set`.
 # Removing everything leaves no address and no pool in etcd.
 #
 # Usage: tests/e2e/etcd_cluster_test.sh --mvlan build/mvlan [--engine 20|28]
@@ -36,7 +39,16 @@ endpoints=$(etcd_cluster start "$ETCD_DIR" | tail -1) || fail "the etcd cluster 
 info "etcd endpoints $endpoints"
 export MVLAN_IPAM_BACKEND=etcd MVLAN_ETCD_ENDPOINTS="$endpoints" MVLAN_ETCD_PREFIX="/mvlan-e2e-$E2E_PID/"
 for h in "${HOSTS[@]}"; do engine_start "$h"; done
-for h in "${HOSTS[@]}"; do MVLAN_HOST_ID=$h plugin_start "$h"; done
+for h in h1 h2; do MVLAN_HOST_ID=$h plugin_start "$h"; done
+# The driver's name on each host: the daemon's socket name, or the managed plugin's name.
+P=mvlan-etcd:latest
+declare -A driver=([h1]=mvlan [h2]=mvlan [h3]=$P)
+managed_plugin_dir "$E2E_RUN/plugin" "${E2E_MANAGED_BIN:-$E2E_REPO_DIR/build/mvlan}"
+managed_create h3 "$P" "$E2E_RUN/plugin"
+assert_ok "h3: docker plugin set (the etcd settings)" dk h3 plugin set "$P" MVLAN_IPAM_BACKEND=etcd \
+  MVLAN_ETCD_ENDPOINTS="$endpoints" MVLAN_ETCD_PREFIX="$MVLAN_ETCD_PREFIX" MVLAN_HOST_ID=h3
+managed_enable h3 "$P" >/dev/null
+E2E_STATE_DIR[h3]=$(managed_state_dir h3 "$P")
 
 # `mvlan status` of host H (the cluster's view, read from etcd in H's namespace, where the members
 # are reachable): the allocated addresses, one per line. Fails when status does: call it in an
@@ -45,7 +57,7 @@ for h in "${HOSTS[@]}"; do MVLAN_HOST_ID=$h plugin_start "$h"; done
 cluster_addresses() {
   local out
   out=$(MVLAN_HOST_ID=$1 nsenter --net="/run/netns/$(host_ns "$1")" -- "$MVLAN_BIN" status \
-    --state-dir "$(host_dir "$1")/state") || fail "$1: mvlan status failed" "$out"
+    --state-dir "$(plugin_state_dir "$1")") || fail "$1: mvlan status failed" "$out"
   awk '/^    [0-9]/ {print $1}' <<<"$out" | sort -V
 }
 
@@ -64,8 +76,9 @@ etcd_keys() {
 
 step "the same subnet on every host, no --ip-range"
 for i in 1 2 3; do
-  assert_ok "h$i: network create lan (parent w$i)" dk "h$i" network create -d mvlan \
-    --ipam-driver mvlan --subnet 192.0.2.0/24 --gateway 192.0.2.1 -o parent="w$i" lan
+  d=${driver[h$i]}
+  assert_ok "h$i: network create lan (driver $d, parent w$i)" dk "h$i" network create -d "$d" \
+    --ipam-driver "$d" --subnet 192.0.2.0/24 --gateway 192.0.2.1 -o parent="w$i" lan
 done
 
 step "30 containers started at the same time, 10 per host"
@@ -172,6 +185,7 @@ assert_ping h3 h3-c1 "${ip[after-kill]}"
 step "h3's engine restarted: its --restart=always container comes back, the others' addresses are freed"
 ctr_run h3 always lan --restart=always
 engine_restart h3
+managed_wait h3 "$P" >/dev/null  # the engine enables its plugins again as it starts
 eventually 30 output_is true dk h3 inspect --format '{{.State.Running}}' always ||
   fail "h3's --restart=always container runs again after the engine restart" \
     "seen: $(dk h3 inspect --format '{{.State.Status}} {{.State.Error}}' always 2>&1)"
@@ -201,4 +215,6 @@ left=$(etcd_keys addr)
 assert_empty "$left" "etcd holds no address key any more"
 left=$(etcd_keys pools)
 assert_empty "$left" "etcd holds no pool key any more"
+assert_ok "h3: docker plugin disable" dk h3 plugin disable "$P"
+assert_ok "h3: docker plugin rm" dk h3 plugin rm "$P"
 etcd_cluster stop "$ETCD_DIR"

@@ -688,12 +688,17 @@ e2e_reap_stale() {
 _e2e_init
 
 # ---- helpers for the scenarios (appended) ----------------------------------------------------
+# plugin_state_dir HOST: the state directory of HOST's plugin: the one plugin_start gives it, or
+# E2E_STATE_DIR[HOST] where a scenario runs a managed plugin there instead.
+declare -A E2E_STATE_DIR=()
+plugin_state_dir() { echo "${E2E_STATE_DIR[$1]:-$(host_dir "$1")/state}"; }
+
 # mvlan_status HOST [--json]: `mvlan status` on the state directory of HOST's plugin (it reads the
 # database only, and is safe while the plugin runs).
 mvlan_status() {
   local h=$1
   shift
-  "$MVLAN_BIN" status --state-dir "$(host_dir "$h")/state" "$@"
+  "$MVLAN_BIN" status --state-dir "$(plugin_state_dir "$h")" "$@"
 }
 
 # json_flat: read JSON as printed by `mvlan status --json` or `docker inspect` (one value per

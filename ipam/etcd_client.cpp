@@ -248,6 +248,10 @@ std::string Client::call(const std::string& path, const std::string& body) {
       http->set_read_timeout(ms / 1000, ms % 1000 * 1000);
       http->set_write_timeout(ms / 1000, ms % 1000 * 1000);
       http->set_keep_alive(true);
+      // httplib writes the headers and the body of a POST in two send()s: with Nagle on, the
+      // body waits for the ACK of the headers, which etcd delays by up to 40 ms (Linux's delayed
+      // ACK), on every call: on loopback a grant (three calls) took 137 ms at p50, now 6 ms.
+      http->set_tcp_nodelay(true);
     }
     auto res = http->Post(path.c_str(), body, "application/json");
     if (!res) {

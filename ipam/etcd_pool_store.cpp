@@ -1,9 +1,11 @@
 #include "ipam/etcd_pool_store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "ipam/error.h"
 
@@ -88,6 +90,14 @@ Pool pool_from(const std::string& id, const json& j) {
   return p;
 }
 
+// Docker writes MACs in lowercase, a user's --mac-address may not be.
+bool same_mac(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 std::string no_quorum(const Error& e, const std::string& what) {
   return std::string(e.what()) + "; " + what;
 }
@@ -157,6 +167,9 @@ std::string EtcdPoolStore::describe_holder(const etcd::KeyValue& kv) const {
   }
   std::string s = "a " + v.value("kind", std::string("dynamic")) + " address of host " +
                   v.value("host", std::string("?"));
+  if (const std::string ep = v.value("endpoint", ""); !ep.empty()) {
+    s += ", endpoint " + ep.substr(0, 12);
+  }
   if (const std::string mac = v.value("mac", ""); !mac.empty()) s += ", endpoint MAC " + mac;
   return s + ", pool " + v.value("pool", std::string("?"));
 }
@@ -662,6 +675,47 @@ std::vector<PoolStatus> EtcdPoolStore::status() {
   return out;
 }
 
+void EtcdPoolStore::record_endpoint(const Address& address, const std::string& endpoint_id,
+                                    const std::string& mac) {
+  try {
+    std::set<std::string> sets;  // of this host's pools that could have granted it
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      load_pools();
+      for (const auto& [id, lp] : pools_) {
+        if (lp.pool.subnet.contains(address)) sets.insert(set_of(lp.pool));
+      }
+    }
+    for (const auto& set : sets) {
+      const std::string key = address_key(set, address);
+      auto kvs = etcd_.range(key).kvs;
+      for (int attempt = 0; attempt < kMaxAttempts && !kvs.empty(); ++attempt) {
+        const auto kv = kvs[0];
+        json v = parse_value(kv);
+        if (v.value("shared", false) || v.value("host", "") != host_) break;
+        const std::string granted_to = v.value("mac", "");
+        if (!granted_to.empty() && !mac.empty() && !same_mac(granted_to, mac)) break;
+        if (v.value("endpoint", "") == endpoint_id) break;
+        v["endpoint"] = endpoint_id;
+        // Only if unchanged since read: a release in between deleted the key, and a plain put
+        // would bring the grant back to life with nobody left to release it.
+        etcd::Txn t;
+        t.compare.push_back(
+            {key, Compare::Target::Mod, Compare::Result::Equal, kv.mod_revision, ""});
+        t.success.push_back(Op::put(key, v.dump()));
+        t.failure.push_back(Op::range(key));
+        auto r = etcd_.txn(t);
+        if (r.succeeded) break;
+        kvs = r.ranges.empty() ? std::vector<etcd::KeyValue>{} : r.ranges[0].kvs;
+      }
+    }
+  } catch (const Error& e) {
+    if (e.kind != ErrorKind::Store) throw;
+    const std::string what = "the address stays granted, without its endpoint ID";
+    throw Error(ErrorKind::Store, no_quorum(e, what));
+  }
+}
+
 ClusterStatus EtcdPoolStore::cluster_status() {
   ClusterStatus out;
   const std::string hosts = prefix_ + "hosts/";
@@ -705,6 +759,7 @@ ClusterStatus EtcdPoolStore::cluster_status() {
       g.kind = parse_grant_kind(v.value("kind", "")).value_or(GrantKind::Dynamic);
       g.shared = v.value("shared", false);
       g.mac = v.value("mac", "");
+      g.endpoint = v.value("endpoint", "");
       if (g.shared) {
         for (const auto& h : v.value("holders", json::array())) {
           if (h.size() == 2) g.holders.emplace_back(h[0], h[1]);

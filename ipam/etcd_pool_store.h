@@ -5,7 +5,8 @@
 //
 // Keys under the prefix (addresses as fixed-width hex, so key order is numeric order):
 //   pools/<host>/<pool id>                 {"space","subnet","range","allocation"}
-//   addr/<space>/<net hex>-<len>/<addr>    one grant: {"host","pool","kind","mac","grant","at"},
+//   addr/<space>/<net hex>-<len>/<addr>    one grant: {"host","pool","kind","mac","grant","at"}
+//                                          (+ "endpoint" once CreateEndpoint has named it),
 //                                          or a shared reservation: {"shared":true,"holders":[..]}
 //   cursor/<set>/<lo>-<hi>                 round-robin hint "<epoch>/<addr>", only ever increases
 //   gateway/<set>                          the set's gateway, shared by every host
@@ -32,6 +33,7 @@ struct ClusterGrant {
   bool shared = false;  // a gateway or aux address reserved once for every host
   std::vector<std::pair<std::string, std::string>> holders;  // (host, pool id)
   std::string mac;
+  std::string endpoint;  // the Docker endpoint holding it, once its host's CreateEndpoint ran
 };
 
 struct ClusterSet {
@@ -57,6 +59,10 @@ class EtcdPoolStore final : public PoolStore {
   bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
+  // Writes the endpoint ID into the address's record when this host holds it alone (a gateway
+  // or aux address is no endpoint's); a grant whose recorded MAC differs is another endpoint's.
+  void record_endpoint(const Address& address, const std::string& endpoint_id,
+                       const std::string& mac) override;
 
   ClusterStatus cluster_status();
   bool host_alive(const std::string& host);

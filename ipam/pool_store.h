@@ -26,6 +26,13 @@ class PoolStore {
   // False when the pool or the grant did not exist (releasing twice is fine).
   virtual bool release_address(const std::string& pool_id, const Address& address) = 0;
 
+  // Records that endpoint `endpoint_id` (MAC `mac`) holds `address`, granted by this host, so a
+  // cluster-wide view can name it; Docker's RequestAddress carries no endpoint ID, only the
+  // network driver's CreateEndpoint does. A no-op where the store cannot be read without the
+  // endpoint list anyway (SQLite: `mvlan status` joins the local endpoints by address).
+  virtual void record_endpoint(const Address& /*address*/, const std::string& /*endpoint_id*/,
+                               const std::string& /*mac*/) {}
+
   virtual std::optional<Pool> find_pool(const std::string& pool_id) = 0;
   virtual std::vector<PoolStatus> status() = 0;
 };

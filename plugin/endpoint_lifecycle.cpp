@@ -1,5 +1,8 @@
 // CreateEndpoint, Join, Leave, DeleteEndpoint: one macvlan link per endpoint.
 
+#include <exception>
+#include <initializer_list>
+
 #include "ipam/address.h"
 #include "ipam/error.h"
 #include "ipam/shown.h"
@@ -37,6 +40,24 @@ void check_network_of(const store::EndpointRecord& endpoint, const std::string& 
     throw not_found("endpoint " + short_id(endpoint.id) + " is not on network " +
                     short_id(network_id) + " (it is on network " + short_id(endpoint.network_id) +
                     ")");
+  }
+}
+
+// Names the endpoint in the IPAM's record of its addresses (the cluster view of `mvlan status`).
+// Best effort: the endpoint is stored and the address was granted by RequestAddress a moment ago
+// (so etcd had quorum then); failing CreateEndpoint now would make Docker tear the container's
+// network down over a label, so a failure is logged and the address stays granted unnamed.
+void record_holder(ipam::PoolStore& pools, const std::string& endpoint_id, const std::string& mac,
+                   std::initializer_list<std::string> cidrs) {
+  for (const auto& text : cidrs) {
+    const auto cidr = ipam::Cidr::parse(text);
+    if (!cidr) continue;
+    try {
+      pools.record_endpoint(cidr->address, endpoint_id, mac);
+    } catch (const std::exception& e) {
+      log::warn("endpoint " + short_id(endpoint_id) + ": could not record it as the holder of " +
+                cidr->address.str() + ": " + e.what());
+    }
   }
 }
 
@@ -81,17 +102,25 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
     mac = format_mac(*parsed);
   }
 
-  std::lock_guard lock(mutex_);
-  require_network(request.network_id);
-  if (store_.endpoint(request.endpoint_id)) {
-    throw conflict("endpoint " + short_id(request.endpoint_id) + " already exists");
+  {
+    std::lock_guard lock(mutex_);
+    require_network(request.network_id);
+    if (store_.endpoint(request.endpoint_id)) {
+      throw conflict("endpoint " + short_id(request.endpoint_id) + " already exists");
+    }
+    store::EndpointRecord endpoint{
+        request.endpoint_id, request.network_id, mac,
+        request.address4,    request.address6,   link_name_for(request.endpoint_id)};
+    store_.add_endpoint(endpoint);
+    log::info("endpoint " + short_id(endpoint.id) + " created on network " +
+              short_id(endpoint.network_id) + " with MAC " + mac);
   }
-  store::EndpointRecord endpoint{
-      request.endpoint_id, request.network_id, mac,
-      request.address4,    request.address6,   link_name_for(request.endpoint_id)};
-  store_.add_endpoint(endpoint);
-  log::info("endpoint " + short_id(endpoint.id) + " created on network " +
-            short_id(endpoint.network_id) + " with MAC " + mac);
+  // Outside the lock: with etcd this is two round trips, which other endpoints need not wait on.
+  // Only a MAC Docker chose can match the one its RequestAddress carried.
+  if (pools_) {
+    record_holder(*pools_, request.endpoint_id, generated ? "" : mac,
+                  {request.address4, request.address6});
+  }
   return generated;
 }
 

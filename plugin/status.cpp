@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iomanip>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -21,10 +22,19 @@ namespace {
 // came with an endpoint MAC, else an --aux-address kept out of allocation; "host" is a network's
 // -o host_access address (held by the host's shim link).
 struct EndpointAddresses {
-  std::set<std::string> endpoints;
-  std::set<std::string> hosts;  // "PoolID address"
+  std::map<std::string, std::string> endpoints;  // address -> the endpoint ID holding it
+  std::set<std::string> hosts;                   // "PoolID address"
   bool count(const std::string& address) const { return endpoints.count(address) > 0; }
+  std::string endpoint_of(const std::string& address) const {
+    auto it = endpoints.find(address);
+    return it == endpoints.end() ? "" : it->second;
+  }
 };
+
+// Text columns: an endpoint by the 12 characters `docker network inspect` shows, "-" for none.
+std::string short_or_dash(const std::string& endpoint_id) {
+  return endpoint_id.empty() ? "-" : endpoint_id.substr(0, 12);
+}
 
 const char* use_of(const ipam::Allocation& a, const EndpointAddresses& held) {
   if (a.kind == ipam::GrantKind::Gateway) return "gateway";
@@ -40,7 +50,7 @@ EndpointAddresses endpoint_addresses(const std::vector<store::EndpointRecord>& e
   EndpointAddresses out;
   for (const auto& e : endpoints) {
     for (const auto& cidr : {e.address4, e.address6}) {
-      if (auto c = ipam::Cidr::parse(cidr)) out.endpoints.insert(c->address.str());
+      if (auto c = ipam::Cidr::parse(cidr)) out.endpoints.emplace(c->address.str(), e.id);
     }
   }
   for (const auto& n : networks) {
@@ -55,6 +65,7 @@ json to_json(const ipam::PoolStatus& s, const EndpointAddresses& held) {
     json entry{
         {"Address", a.address.str()}, {"Kind", use_of(a, held)}, {"Grant", ipam::name_of(a.kind)}};
     if (!a.mac.empty()) entry["MacAddress"] = a.mac;
+    if (const auto ep = held.endpoint_of(a.address.str()); !ep.empty()) entry["EndpointID"] = ep;
     allocations.push_back(entry);
   }
   json pool{{"PoolID", s.pool.id},
@@ -140,6 +151,14 @@ const char* use_of(const ipam::ClusterGrant& g, const std::string& this_host,
   return "container";
 }
 
+// The endpoint holding a cluster grant: as its host recorded it in etcd, else (for this host's
+// grants recorded before that, or when etcd failed during CreateEndpoint) this host's own store.
+std::string endpoint_of(const ipam::ClusterGrant& g, const std::string& this_host,
+                        const EndpointAddresses& held) {
+  if (!g.endpoint.empty() || g.shared || g.holders.empty()) return g.endpoint;
+  return g.holders[0].first == this_host ? held.endpoint_of(g.address.str()) : "";
+}
+
 std::string holders_text(const ipam::ClusterGrant& g) {
   std::string out;
   for (const auto& [host, pool] : g.holders) out += (out.empty() ? "" : ",") + host;
@@ -169,6 +188,7 @@ json cluster_json(const ipam::ClusterStatus& c, const std::string& this_host,
                  {"Holders", holders}};
       if (!g.shared && !g.holders.empty()) entry["Host"] = g.holders[0].first;
       if (!g.mac.empty()) entry["MacAddress"] = g.mac;
+      if (const auto ep = endpoint_of(g, this_host, held); !ep.empty()) entry["EndpointID"] = ep;
       grants.push_back(entry);
     }
     sets.push_back({{"AddressSpace", set.space},
@@ -197,7 +217,8 @@ void print_cluster(const ipam::ClusterStatus& c, const std::string& endpoints,
     for (const auto& g : set.grants) {
       out << "    " << std::left << std::setw(40) << g.address.str() << std::setw(10)
           << use_of(g, this_host, held) << std::setw(12)
-          << (g.shared ? "all hosts" : holders_text(g)) << g.mac << "\n";
+          << (g.shared ? "all hosts" : holders_text(g)) << std::setw(14)
+          << short_or_dash(endpoint_of(g, this_host, held)) << g.mac << "\n";
     }
   }
 }

@@ -134,7 +134,7 @@ fuzz: fuzz-build
 	  $(FUZZ_BUILD)/fuzz.log
 
 # ---- benchmarks (`make bench`, not part of `make test`) -----------------------------------------
-# make bench [BENCH_ONLY=engine,ipam_pairs,lifecycle,ipam_scale,startup] [BENCH_OUT=DIR]
+# make bench [BENCH_ONLY=engine,ipam_pairs,lifecycle,ipam_scale,startup,etcd] [BENCH_OUT=DIR]
 #   builds $(BUILD)/mvlan and the bench programs ($(BENCH_BUILD): RelWithDebInfo, no sanitizers),
 #   runs tests/bench/run.sh (every section of tests/bench/sections/), prints one markdown table
 #   and writes each section's raw figures to $(BENCH_OUT)/<section>.json. Needs root (namespaces,

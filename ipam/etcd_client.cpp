@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <cstring>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -220,8 +221,38 @@ std::string Client::endpoints() const {
   return out;
 }
 
+// Every member is tried in turn; when none answered but one at least was reached, the round is
+// tried again until settings_.timeout has passed since the first. A member that loses its leader
+// (the leader was killed) breaks or refuses requests for the second or so its election takes: a
+// single round would turn that moment into a user-visible "no quorum" although quorum is intact.
+// When no member accepts a connection at all there is nothing to wait for (etcd is down, or the
+// address is wrong): that fails at once, and serve starts without delay while etcd is down.
 std::string Client::call(const std::string& path, const std::string& body) {
-  std::string failures;
+  using SteadyClock = std::chrono::steady_clock;
+  const auto deadline = SteadyClock::now() + settings_.timeout;
+  for (int round = 0;; ++round) {
+    std::string failures;
+    bool reached = false;
+    if (auto answer = call_round(path, body, failures, reached)) return *answer;
+    if (!reached || SteadyClock::now() + kRoundPause >= deadline) {
+      throw Error(ErrorKind::Store, "etcd cluster " + endpoints() +
+                                        " is unreachable or has no quorum (" + failures.substr(2) +
+                                        (round > 0 ? "; tried " + std::to_string(round + 1) +
+                                                         " times within " + timeout_text()
+                                                   : std::string()) +
+                                        ")");
+    }
+    std::this_thread::sleep_for(kRoundPause);
+  }
+}
+
+std::string Client::timeout_text() const {
+  const auto ms = settings_.timeout.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+std::optional<std::string> Client::call_round(const std::string& path, const std::string& body,
+                                              std::string& failures, bool& reached) {
   const size_t n = endpoints_.size();
   const size_t first = preferred_.load();
   for (size_t k = 0; k < n; ++k) {
@@ -253,16 +284,21 @@ std::string Client::call(const std::string& path, const std::string& body) {
       // ACK), on every call: on loopback a grant (three calls) took 137 ms at p50, now 6 ms.
       http->set_tcp_nodelay(true);
     }
+    const auto sent = std::chrono::steady_clock::now();
     auto res = http->Post(path.c_str(), body, "application/json");
     if (!res) {
       const auto err = res.error();
+      const bool timed_out = std::chrono::steady_clock::now() - sent >= settings_.timeout;
       failures += "; " + e.url + ": " +
                   (err == httplib::Error::Connection ? std::string("cannot connect")
                    : err == httplib::Error::Read
-                       ? "no answer within " + std::to_string(settings_.timeout.count()) + " ms"
+                       ? (timed_out ? "no answer within " + timeout_text()
+                                    : std::string("the connection closed without an answer"))
                        : httplib::to_string(err));
+      reached = reached || err != httplib::Error::Connection;
       continue;  // a broken connection is dropped, not returned to the idle list
     }
+    reached = true;
     std::string detail;
     int code = 0;
     if (res->status != 200) {
@@ -290,9 +326,7 @@ std::string Client::call(const std::string& path, const std::string& body) {
     }
     throw Error(ErrorKind::Store, "etcd at " + e.url + " refused " + path + ": " + detail);
   }
-  throw Error(ErrorKind::Store, "etcd cluster " + endpoints() +
-                                    " is unreachable or has no quorum (" + failures.substr(2) +
-                                    ")");
+  return std::nullopt;
 }
 
 RangeResult Client::range(const std::string& key, const std::string& end, long long limit,

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,7 +100,15 @@ class Client {
 
  private:
   struct Endpoint;
+  // Pause between rounds of trying every member (see call()).
+  static constexpr std::chrono::milliseconds kRoundPause{250};
+
   std::string call(const std::string& path, const std::string& body);
+  // One try of each member; the answer, or nullopt with what each said appended to `failures`
+  // and `reached` set when a member accepted the connection.
+  std::optional<std::string> call_round(const std::string& path, const std::string& body,
+                                        std::string& failures, bool& reached);
+  std::string timeout_text() const;  // "5 s"
 
   Settings settings_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;

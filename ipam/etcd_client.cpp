@@ -251,6 +251,43 @@ std::string Client::timeout_text() const {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
 }
 
+Client::Failure Client::describe(httplib::Error err, bool timed_out, bool https) const {
+  using E = httplib::Error;
+  const std::string no_client_cert =
+      https && settings_.cert_file.empty()
+          ? " (if it asks for a client certificate, set MVLAN_ETCD_CERT and MVLAN_ETCD_KEY)"
+          : "";
+  switch (err) {
+    case E::Connection:
+    case E::ConnectionTimeout:
+      return {"cannot connect", false};
+    case E::Read:
+      if (timed_out) return {"no answer within " + timeout_text(), true};
+      return {"the connection closed without an answer" + no_client_cert, true};
+    case E::Write:
+      return {"the connection closed while the request was sent" + no_client_cert, true};
+    case E::SSLServerVerification: {
+      const std::string ca = settings_.ca_file.empty()
+                                 ? "a CA the system trusts (set MVLAN_ETCD_CACERT)"
+                                 : "MVLAN_ETCD_CACERT " + settings_.ca_file;
+      return {"its TLS certificate is not trusted: not signed by " + ca +
+                  ", or not issued for this address",
+              false};
+    }
+    case E::SSLConnection:
+      return {"the TLS handshake failed" +
+                  (no_client_cert.empty()
+                       ? std::string(" (does the member trust the CA of MVLAN_ETCD_CERT?)")
+                       : no_client_cert),
+              false};
+    case E::SSLLoadingCerts:
+      return {"cannot load MVLAN_ETCD_CACERT, MVLAN_ETCD_CERT or MVLAN_ETCD_KEY (a PEM file each)",
+              false};
+    default:
+      return {httplib::to_string(err), true};
+  }
+}
+
 std::optional<std::string> Client::call_round(const std::string& path, const std::string& body,
                                               std::string& failures, bool& reached) {
   const size_t n = endpoints_.size();
@@ -287,15 +324,10 @@ std::optional<std::string> Client::call_round(const std::string& path, const std
     const auto sent = std::chrono::steady_clock::now();
     auto res = http->Post(path.c_str(), body, "application/json");
     if (!res) {
-      const auto err = res.error();
       const bool timed_out = std::chrono::steady_clock::now() - sent >= settings_.timeout;
-      failures += "; " + e.url + ": " +
-                  (err == httplib::Error::Connection ? std::string("cannot connect")
-                   : err == httplib::Error::Read
-                       ? (timed_out ? "no answer within " + timeout_text()
-                                    : std::string("the connection closed without an answer"))
-                       : httplib::to_string(err));
-      reached = reached || err != httplib::Error::Connection;
+      const Failure f = describe(res.error(), timed_out, e.url.rfind("https://", 0) == 0);
+      failures += "; " + e.url + ": " + f.text;
+      reached = reached || f.may_pass;
       continue;  // a broken connection is dropped, not returned to the idle list
     }
     reached = true;
@@ -321,7 +353,8 @@ std::optional<std::string> Client::call_round(const std::string& path, const std
     // gRPC codes Canceled (1), DeadlineExceeded (4), Unavailable (14), and any 5xx: this member
     // cannot serve now (no leader, lost quorum, stopping): another member may.
     if (code == 1 || code == 4 || code == 14 || res->status >= 500) {
-      failures += "; " + e.url + ": " + (detail.empty() ? "HTTP " + std::to_string(res->status) : detail);
+      failures += "; " + e.url + ": " +
+                  (detail.empty() ? "HTTP " + std::to_string(res->status) : detail);
       continue;
     }
     throw Error(ErrorKind::Store, "etcd at " + e.url + " refused " + path + ": " + detail);

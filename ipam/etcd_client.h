@@ -14,6 +14,7 @@
 
 namespace httplib {
 class Client;
+enum class Error;
 }
 
 namespace mvlan::etcd {
@@ -109,6 +110,13 @@ class Client {
   std::optional<std::string> call_round(const std::string& path, const std::string& body,
                                         std::string& failures, bool& reached);
   std::string timeout_text() const;  // "5 s"
+  // Why a member gave no HTTP answer, in the user's terms; may_pass: trying again soon may
+  // succeed (a broken connection may; a refused certificate or a closed port will not).
+  struct Failure {
+    std::string text;
+    bool may_pass;
+  };
+  Failure describe(httplib::Error err, bool timed_out, bool https) const;
 
   Settings settings_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;

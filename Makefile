@@ -15,7 +15,7 @@ FUZZ_PKGS  := clang libclang-rt-14-dev
 # links, which the host kernel lacks; docker.io and friends: the real engine of the e2e suite.
 TEST_PKGS  := $(BUILD_PKGS) iproute2 util-linux procps sqlite3 curl user-mode-linux kmod \
               docker.io containerd runc iptables busybox-static docker-registry \
-              etcd-server etcd-client \
+              etcd-server etcd-client openssl \
               $(FUZZ_PKGS)
 
 # Installs only what is missing, so a second run is a no-op and never touches apt.

@@ -14,10 +14,12 @@
 
 #include "tests/etcd/cluster.h"
 #include "tests/support/daemon.h"
+#include "tests/support/expect.h"
 
 using mvlan::test::Daemon;
 using mvlan::test::EtcdCluster;
 using mvlan::test::json;
+using mvlan::test::ok;
 using mvlan::test::shell;
 
 namespace {
@@ -330,13 +332,6 @@ json allocation_of(const json& cluster_view, const std::string& address) {
   return nullptr;
 }
 
-json ok(Daemon& d, const std::string& path, const json& body) {
-  const auto a = d.post(path, body);
-  INFO(path << " " << body.dump() << " -> " << a.status << " " << a.body);
-  REQUIRE(a.status == 200);
-  return a.parsed();
-}
-
 // A network on the parent w1 (made by the test in its own namespace) and the pool 192.0.2.0/24.
 json create_network(const std::string& gateway) {
   return json{{"NetworkID", kNet},
@@ -427,41 +422,4 @@ TEST_CASE("every host's mvlan status names the endpoint holding an address until
   ok(a, "/NetworkDriver.DeleteEndpoint", {{"NetworkID", kNet}, {"EndpointID", kEp1}});
   ok(a, "/NetworkDriver.DeleteEndpoint", {{"NetworkID", kNet}, {"EndpointID", kEp2}});
   ok(a, "/NetworkDriver.DeleteNetwork", {{"NetworkID", kNet}});
-}
-
-// The same column without etcd (kept beside the etcd case it mirrors): the local backend records
-// nothing, `mvlan status` joins the IPAM's grants with this host's endpoints by address.
-TEST_CASE("with the SQLite backend mvlan status names the endpoint holding each address",
-          "[etcd]") {
-  REQUIRE(::unshare(CLONE_NEWNET) == 0);
-  int code = 0;
-  const std::string setup =
-      shell("ip link add w1 type veth peer name w1p && ip link set w1 up", &code);
-  INFO(setup);
-  REQUIRE(code == 0);
-  Daemon d;
-  d.start();
-  const std::string pool = "LocalDefault/192.0.2.0/24";
-  REQUIRE(ok(d, "/IpamDriver.RequestPool", pool_request("192.0.2.0/24"))["PoolID"] == pool);
-  const std::string gateway =
-      granted(d.post("/IpamDriver.RequestAddress", address_request(pool, "", true)));
-  ok(d, "/NetworkDriver.CreateNetwork", create_network(gateway));
-  const std::string addr = granted(d.post("/IpamDriver.RequestAddress", address_request(pool)));
-  ok(d, "/NetworkDriver.CreateEndpoint", create_endpoint(kEp1, addr, "02:42:c0:00:02:0a"));
-
-  const std::string out = d.run_cli({"status", "--state-dir", d.state_dir(), "--json"}, &code);
-  INFO(out);
-  REQUIRE(code == 0);
-  const json doc = json::parse(out);
-  std::map<std::string, json> by_address;
-  for (const auto& p : doc["Pools"]) {
-    for (const auto& a : p["Allocations"]) by_address[a["Address"]] = a;
-  }
-  REQUIRE(by_address.count(addr) == 1);
-  CHECK(by_address[addr]["EndpointID"] == kEp1);
-  CHECK_FALSE(by_address.at(gateway).contains("EndpointID"));
-
-  ok(d, "/NetworkDriver.DeleteEndpoint", {{"NetworkID", kNet}, {"EndpointID", kEp1}});
-  ok(d, "/IpamDriver.ReleaseAddress", {{"PoolID", pool}, {"Address", addr}});
-  ok(d, "/NetworkDriver.DeleteNetwork", {{"NetworkID", kNet}});
 }

@@ -25,6 +25,7 @@
 #include "plugin/network_driver.h"
 #include "tests/fault/isolation.h"
 #include "tests/support/daemon.h"
+#include "tests/support/expect.h"
 
 namespace mvlan::test {
 namespace {
@@ -176,12 +177,6 @@ struct Lab {
   Tmpfs state;
 };
 
-void require_ok(Daemon& d, const char* path, const json& body) {
-  const Answer a = d.post(path, body);
-  INFO(path << " " << body.dump() << " -> " << a.status << " " << a.body);
-  REQUIRE(a.status == 200);
-}
-
 std::string integrity(const std::string& state_dir) {
   SQLite::Database db(state_dir + "/mvlan.db", SQLite::OPEN_READONLY);
   return db.execAndGet("PRAGMA integrity_check").getString();
@@ -233,13 +228,13 @@ TEST_CASE(
   Lab lab;
   Daemon& d = lab.daemon;
   d.start();
-  require_ok(d, "/IpamDriver.RequestPool",
+  ok(d, "/IpamDriver.RequestPool",
              json{{"AddressSpace", "LocalDefault"}, {"Pool", kSubnet}, {"SubPool", ""},
                   {"Options", json::object()}, {"V6", false}});
-  require_ok(d, "/IpamDriver.RequestAddress",
+  ok(d, "/IpamDriver.RequestAddress",
              json{{"PoolID", kPoolId}, {"Address", kGateway},
                   {"Options", {{"RequestAddressType", "com.docker.network.gateway"}}}});
-  require_ok(d, "/NetworkDriver.CreateNetwork",
+  ok(d, "/NetworkDriver.CreateNetwork",
              json{{"NetworkID", kNetwork},
                   {"Options", {{"com.docker.network.generic", {{"parent", "f1p"}}}}},
                   {"IPv4Data", json::array({{{"AddressSpace", "LocalDefault"},
@@ -329,13 +324,13 @@ TEST_CASE(
       // Without an answered grant nothing was created (a grant that landed is among `unheard`).
       if (!l.address.empty()) {
         for (Step s : {Leave, DeleteEndpoint, ReleaseAddress}) {
-          if (s >= l.answered) require_ok(d, kPaths[s], body_of(s, l));
+          if (s >= l.answered) ok(d, kPaths[s], body_of(s, l));
         }
       }
       l.answered = l.sent = kSteps;
     }
     for (const auto& a : unheard) {
-      require_ok(d, kPaths[ReleaseAddress], json{{"PoolID", kPoolId}, {"Address", a}});
+      ok(d, kPaths[ReleaseAddress], json{{"PoolID", kPoolId}, {"Address", a}});
     }
     // The rest of the round's lifecycles, to their end, with nobody killing the daemon.
     ledger.held.clear();

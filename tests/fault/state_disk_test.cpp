@@ -25,6 +25,7 @@
 #include "tests/fault/isolation.h"
 #include "tests/plugin/wire.h"
 #include "tests/support/daemon.h"
+#include "tests/support/expect.h"
 
 namespace mvlan::test {
 namespace {
@@ -56,13 +57,6 @@ void fill_up(const std::string& path) {
 std::string integrity(const std::string& state_dir) {
   SQLite::Database db(state_dir + "/mvlan.db", SQLite::OPEN_READONLY);
   return db.execAndGet("PRAGMA integrity_check").getString();
-}
-
-json ok(Daemon& d, const std::string& path, const json& body) {
-  const Answer a = d.post(path, body);
-  INFO(path << " " << body.dump() << " -> " << a.status << " " << a.body);
-  REQUIRE(a.status == 200);
-  return a.parsed();
 }
 
 json create_network_body(const std::string& id) {

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <system_error>
 
 #include "netlink/libnl_kernel.h"
@@ -78,6 +79,19 @@ TEST_CASE("docker run's sequence makes a macvlan link on the parent and docker s
                                           {"MacAddress", "02:42:b6:de:6a:26"}}},
                            {"Options", json::object()}});
   CHECK(created == json::object());  // Docker's MAC is never echoed
+  // mvlan status names the endpoint that holds each container address (joined by address).
+  int code = -1;
+  const std::string status =
+      lab.daemon.run_cli({"status", "--state-dir", lab.daemon.state_dir(), "--json"}, &code);
+  INFO(status);
+  REQUIRE(code == 0);
+  const json doc = json::parse(status);
+  std::map<std::string, json> by_address;
+  for (const auto& p : doc["Pools"]) {
+    for (const auto& a : p["Allocations"]) by_address[a["Address"]] = a;
+  }
+  CHECK(by_address["198.51.100.64"]["EndpointID"] == kEp);
+  CHECK_FALSE(by_address["198.51.100.1"].contains("EndpointID"));  // the gateway is no endpoint's
   auto joined = lab.call("/NetworkDriver.Join", {{"NetworkID", kNet}, {"EndpointID", kEp},
                                                   {"SandboxKey", "/var/run/docker/netns/x"},
                                                   {"Options", json::object()}});

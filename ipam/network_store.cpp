@@ -187,6 +187,22 @@ std::vector<EndpointRecord> NetworkStore::endpoints() {
   });
 }
 
+std::vector<EndpointRecord> NetworkStore::endpoints_holding(const std::string& address) {
+  return db_.read([&] {
+    // "A/<length>" sorts in ["A/", "A0"): '0' follows '/' in ASCII. A range keeps the index in use,
+    // where LIKE or substr() would read every row.
+    static const std::string sql = std::string(kEndpointColumns) +
+                                   " WHERE (address4 >= ?1 AND address4 < ?2)"
+                                   " OR (address6 >= ?1 AND address6 < ?2) ORDER BY id";
+    auto& s = db_.statement(sql.c_str());
+    s.bind(1, address + "/");
+    s.bind(2, address + "0");
+    std::vector<EndpointRecord> out;
+    while (s.executeStep()) out.push_back(endpoint_from(s));
+    return out;
+  });
+}
+
 bool NetworkStore::remove_endpoint(const std::string& id) {
   return db_.write([&] {
     auto& s = db_.statement("DELETE FROM endpoints WHERE id = ?");

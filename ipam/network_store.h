@@ -64,6 +64,8 @@ class NetworkStore {
   void add_endpoint(const EndpointRecord& endpoint);
   std::optional<EndpointRecord> endpoint(const std::string& id);
   std::vector<EndpointRecord> endpoints();
+  // Endpoints whose IPv4 or IPv6 address (CIDR as stored) is `address` (plain, canonical).
+  std::vector<EndpointRecord> endpoints_holding(const std::string& address);
   bool remove_endpoint(const std::string& id);
   bool link_name_taken(const std::string& link);
 

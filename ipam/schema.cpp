@@ -89,6 +89,12 @@ const std::vector<const char*>& migrations() {
       ALTER TABLE networks ADD COLUMN host_access TEXT NOT NULL DEFAULT '';  -- plain address
       ALTER TABLE networks ADD COLUMN host_pool   TEXT NOT NULL DEFAULT '';  -- its PoolID
       )sql",
+      // 4: ReleaseAddress finds an endpoint still holding the address (one whose CreateEndpoint
+      // Docker gave up on) without reading every endpoint.
+      R"sql(
+      CREATE INDEX endpoints_by_address4 ON endpoints(address4);
+      CREATE INDEX endpoints_by_address6 ON endpoints(address6);
+      )sql",
   };
   return all;
 }

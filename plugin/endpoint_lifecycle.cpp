@@ -18,8 +18,10 @@ std::string short_id(const std::string& id) {
   return id.substr(0, 12);
 }
 
-void check_cidr(const char* field, const std::string& text, ipam::Family family) {
-  if (text.empty()) return;
+// Returns the address in canonical form ("" stays ""), so that ReleaseAddress's plain address
+// finds it whatever spelling Docker used.
+std::string checked_cidr(const char* field, const std::string& text, ipam::Family family) {
+  if (text.empty()) return text;
   const char* example = family == ipam::Family::V4 ? "192.0.2.10/24" : "2001:db8::10/64";
   const auto cidr = ipam::Cidr::parse(text);
   if (!cidr) {
@@ -31,6 +33,7 @@ void check_cidr(const char* field, const std::string& text, ipam::Family family)
                   ipam::name_of(cidr->address.family()) + "; it takes an " + ipam::name_of(family) +
                   " address such as " + example);
   }
+  return cidr->str();
 }
 
 // Docker names the endpoint's network in every call: an endpoint of another network is not one
@@ -81,8 +84,9 @@ std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
 std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
   check_docker_id("NetworkID", request.network_id);
   check_docker_id("EndpointID", request.endpoint_id);
-  check_cidr("Interface.Address", request.address4, ipam::Family::V4);
-  check_cidr("Interface.AddressIPv6", request.address6, ipam::Family::V6);
+  const std::string address4 = checked_cidr("Interface.Address", request.address4, ipam::Family::V4);
+  const std::string address6 =
+      checked_cidr("Interface.AddressIPv6", request.address6, ipam::Family::V6);
   std::optional<std::string> generated;
   std::string mac = request.mac;
   if (mac.empty()) {
@@ -108,9 +112,8 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
     if (store_.endpoint(request.endpoint_id)) {
       throw conflict("endpoint " + short_id(request.endpoint_id) + " already exists");
     }
-    store::EndpointRecord endpoint{
-        request.endpoint_id, request.network_id, mac,
-        request.address4,    request.address6,   link_name_for(request.endpoint_id)};
+    store::EndpointRecord endpoint{request.endpoint_id, request.network_id, mac,
+                                   address4,            address6,           link_name_for(request.endpoint_id)};
     store_.add_endpoint(endpoint);
     log::info("endpoint " + short_id(endpoint.id) + " created on network " +
               short_id(endpoint.network_id) + " with MAC " + mac);
@@ -119,7 +122,7 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
   // Only a MAC Docker chose can match the one its RequestAddress carried.
   if (pools_) {
     record_holder(*pools_, request.endpoint_id, generated ? "" : mac,
-                  {request.address4, request.address6});
+                  {address4, address6});
   }
   return generated;
 }
@@ -205,6 +208,20 @@ void NetworkDriver::delete_endpoint(const std::string& network_id, const std::st
   kernel_.delete_link(endpoint->link);
   store_.remove_endpoint(endpoint_id);
   log::info("endpoint " + short_id(endpoint_id) + " deleted");
+}
+
+size_t NetworkDriver::drop_endpoints_holding(const ipam::Address& address) {
+  std::lock_guard lock(mutex_);
+  const auto stale = store_.endpoints_holding(address.str());
+  for (const auto& endpoint : stale) {
+    if (auto network = store_.network(endpoint.network_id)) delete_host_route(*network, endpoint);
+    kernel_.delete_link(endpoint.link);
+    store_.remove_endpoint(endpoint.id);
+    log::warn("endpoint " + short_id(endpoint.id) + " still held " + address.str() +
+              " when Docker released it: Docker gave up on its CreateEndpoint (cut off by a "
+              "plugin restart, then retried without its body); endpoint dropped");
+  }
+  return stale.size();
 }
 
 }  // namespace mvlan::plugin

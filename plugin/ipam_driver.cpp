@@ -41,6 +41,7 @@ void IpamDriver::release_address(const std::string& pool_id, const ipam::Address
   } else {
     log::debug("release of " + address.str() + " in pool " + pool_id + ": not held, nothing to do");
   }
+  if (released_) released_(address);
 }
 
 }  // namespace mvlan::plugin

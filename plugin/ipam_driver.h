@@ -1,7 +1,9 @@
 #pragma once
 // The IpamDriver's handlers, typed: they validate, call the pool store and log state changes.
 
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "ipam/pool_store.h"
 
@@ -9,7 +11,11 @@ namespace mvlan::plugin {
 
 class IpamDriver {
  public:
-  explicit IpamDriver(ipam::PoolStore& pools) : pools_(pools) {}
+  // `released` runs after every ReleaseAddress that was valid (held or not): the network driver
+  // drops an endpoint that still holds the address.
+  using ReleasedHook = std::function<void(const ipam::Address&)>;
+  explicit IpamDriver(ipam::PoolStore& pools, ReleasedHook released = {})
+      : pools_(pools), released_(std::move(released)) {}
 
   ipam::Pool request_pool(const ipam::PoolRequest& request);
   void release_pool(const std::string& pool_id);
@@ -18,6 +24,7 @@ class IpamDriver {
 
  private:
   ipam::PoolStore& pools_;
+  ReleasedHook released_;
 };
 
 }  // namespace mvlan::plugin

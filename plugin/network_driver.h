@@ -64,6 +64,11 @@ class NetworkDriver {
   // Returns the MAC mvlan generated, or nothing when Docker gave one (it must not be echoed).
   std::optional<std::string> create_endpoint(const CreateEndpointRequest& request);
   void delete_endpoint(const std::string& network_id, const std::string& endpoint_id);
+  // Docker releases an endpoint's address only after DeleteEndpoint, or when its CreateEndpoint
+  // failed. An endpoint still holding a released address is therefore one whose CreateEndpoint
+  // mvlan stored but Docker saw fail (the plugin was killed before answering, and Docker's retry
+  // arrives with an empty body): Docker will never delete it. Returns how many were dropped.
+  size_t drop_endpoints_holding(const ipam::Address& address);
   JoinAnswer join(const std::string& network_id, const std::string& endpoint_id);
   void leave(const std::string& network_id, const std::string& endpoint_id);
 

@@ -81,10 +81,12 @@ int serve(const ServeOptions& options) {
       pool_store = std::make_unique<ipam::SqlitePoolStore>(db, defaults);
     }
     ipam::PoolStore& pools = *pool_store;
-    IpamDriver ipam_driver(pools);
     store::NetworkStore networks(db);
     kernel::Netlink kernel;
     NetworkDriver network_driver(networks, kernel, &pools);
+    IpamDriver ipam_driver(pools, [&network_driver](const ipam::Address& address) {
+      network_driver.drop_endpoints_holding(address);
+    });
     network_driver.reconcile();
 
     Router router;

@@ -270,6 +270,28 @@ TEST_CASE("Leave and DeleteEndpoint delete the link and are idempotent", "[drive
   CHECK_FALSE(f.store->endpoint(kEp1));
 }
 
+TEST_CASE("an endpoint still holding a released address is dropped with its link; others stay",
+          "[driver]") {
+  Fixture f;
+  f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
+  f.driver->create_network(f.net(kNet2, {{"parent", "eth2"}}));
+  // Docker's spellings are kept apart from the canonical one the release names.
+  f.driver->create_endpoint({kNet1, kEp1, "192.0.2.10/24", "2001:DB8:0:0::a/64", ""});
+  f.driver->create_endpoint({kNet2, kEp2, "192.0.2.100/24", "2001:db8::a0/64", ""});
+  const auto link = f.driver->join(kNet1, kEp1).link;  // a link to clean, if one were there
+  CHECK(f.store->endpoint(kEp1)->address6 == "2001:db8::a/64");
+
+  // Neither a prefix of the address (192.0.2.1) nor one it is a prefix of (.100) matches .10.
+  CHECK(f.driver->drop_endpoints_holding(*ipam::Address::parse("192.0.2.1")) == 0);
+  CHECK(f.driver->drop_endpoints_holding(*ipam::Address::parse("2001:db8::")) == 0);
+  CHECK(f.driver->drop_endpoints_holding(*ipam::Address::parse("2001:db8::a")) == 1);
+  CHECK_FALSE(f.store->endpoint(kEp1));
+  CHECK_FALSE(f.kernel.has(link));
+  CHECK(f.driver->drop_endpoints_holding(*ipam::Address::parse("192.0.2.10")) == 0);
+  REQUIRE(f.store->endpoint(kEp2));
+  CHECK_NOTHROW(f.driver->delete_endpoint(kNet1, kEp1));  // Docker's DeleteEndpoint, if it comes
+}
+
 TEST_CASE("after a restart every call works from the database alone", "[driver]") {
   Fixture f;
   f.driver->create_network(f.net(kNet1, {{"parent", "eth1.100"}}));

@@ -173,3 +173,43 @@ TEST_CASE("a link left by a Join that Docker never finished is removed when mvla
   const std::string again = lab.call("/NetworkDriver.Join", lab.ids(kEp))["InterfaceName"]["SrcName"];
   CHECK(lab.nl->find_link(again));
 }
+
+TEST_CASE("an endpoint whose CreateEndpoint Docker saw fail is dropped when Docker releases its "
+          "address, and the address is granted again to a container that runs",
+          "[netns]") {
+  Lab lab;
+  const std::string pool_id = lab.pool("198.51.100.0/24");
+  lab.create_network(kNet, {{"parent", "w1"}});
+  const json request = {{"PoolID", pool_id}, {"Address", ""}, {"Options", json::object()}};
+  const std::string address = lab.call("/IpamDriver.RequestAddress", request)["Address"];
+  const json create = {{"NetworkID", kNet},
+                       {"EndpointID", kEp},
+                       {"Interface", {{"Address", address}, {"MacAddress", ""}}}};
+  // The plugin stored the endpoint, then died before Docker read the answer ...
+  lab.call("/NetworkDriver.CreateEndpoint", create);
+  lab.daemon.signal(SIGKILL);
+  lab.daemon.wait();
+  lab.daemon.start();
+  // ... Docker retries with the body its first try consumed, fails the container, and releases
+  // the address without DeleteEndpoint (libnetwork's rollback for a failed CreateEndpoint).
+  auto retried = lab.daemon.post("/NetworkDriver.CreateEndpoint", std::string());
+  CHECK(retried.status == 400);
+  CHECK_THAT(retried.parsed()["Err"].get<std::string>(), Catch::Contains("NetworkID"));
+  const std::string plain = address.substr(0, address.find('/'));
+  lab.call("/IpamDriver.ReleaseAddress", {{"PoolID", pool_id}, {"Address", plain}});
+  CHECK_THAT(lab.daemon.log(), Catch::Contains("endpoint 60d9877deda3 still held " + plain));
+
+  int code = -1;
+  const std::string status = lab.daemon.run_cli(
+      {"status", "--state-dir", lab.daemon.state_dir(), "--json"}, &code);
+  INFO(status);
+  REQUIRE(code == 0);
+  CHECK(json::parse(status)["Networks"][0]["Endpoints"].empty());
+  // The same container, run again under a new endpoint id, gets the address and its link.
+  lab.call("/IpamDriver.RequestAddress", {{"PoolID", pool_id}, {"Address", plain}, {"Options", json::object()}});
+  lab.call("/NetworkDriver.CreateEndpoint",
+           {{"NetworkID", kNet}, {"EndpointID", kEp2}, {"Interface", {{"Address", address}}}});
+  const std::string link = lab.call("/NetworkDriver.Join", lab.ids(kEp2))["InterfaceName"]["SrcName"];
+  CHECK(lab.nl->find_link(link));
+  lab.call("/NetworkDriver.DeleteEndpoint", lab.ids(kEp));  // a late DeleteEndpoint is harmless
+}

@@ -60,8 +60,16 @@ Reply Router::dispatch(const std::string& path, const std::string& body) const {
     log::debug(method + " ok");
     return {200, reply.dump(-1, ' ', false, json::error_handler_t::replace)};
   } catch (const Error& e) {
-    log::info(method + " refused: " + e.what());
-    return {status_of(e.kind), error_body(it->second.iface, e.what())};
+    std::string message = e.what();
+    // Docker's plugin client retries a request whose connection broke, but with the body the
+    // first try consumed: an empty body that misses a field is that retry (the plugin restarted
+    // mid-request), which the bare "missing field" would not tell the user.
+    if (e.kind == ErrorKind::Invalid && body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      message += "; the request had no body at all, which is how Docker retries a request that "
+                 "was cut off by a plugin restart: run the command again";
+    }
+    log::info(method + " refused: " + message);
+    return {status_of(e.kind), error_body(it->second.iface, message)};
   } catch (const kernel::KernelError& e) {
     log::warn(method + " kernel error: " + e.what());
     return {500, error_body(it->second.iface, e.what())};

@@ -23,6 +23,8 @@ Commands:
              --log-level LEVEL   (MVLAN_LOG_LEVEL: debug|info|warn|error, default info)
              MVLAN_DEFAULT_POOLS pools picked when a network gives no --subnet
                                  (default 198.18.0.0/15/24,fd6d:766c:616e::/48/64)
+             MVLAN_JOIN_GRACE    seconds a container's link found at start is left for
+                                 Docker to take into the container (0-3600, default 60)
   status   show pools, gateways, reserved addresses and allocations
              --state-dir DIR     (MVLAN_STATE_DIR, default /var/lib/mvlan)
              --json              machine-readable output

@@ -73,8 +73,12 @@ class NetworkDriver {
   void leave(const std::string& network_id, const std::string& endpoint_id);
 
   // At start, before serving: re-create missing parents mvlan made, delete parents no network
-  // uses and macvlan links left by interrupted Joins. Logs one line per action.
+  // uses and endpoint links whose endpoint is gone. Logs one line per action.
   void reconcile();
+  // After the grace period that follows reconcile(): deletes the endpoint links reconcile kept
+  // that are still in the host namespace, unchanged (no container took them).
+  void sweep_unclaimed_links();
+  bool has_unclaimed_links();
 
   static std::string dummy_parent_name(const std::string& network_id);
   // The host-access ("shim") link of a network: "mh" + 12 characters of its id.
@@ -103,6 +107,11 @@ class NetworkDriver {
   // Network and endpoint changes are few and short; one lock keeps parent sharing and link
   // naming decisions consistent without reasoning about interleavings.
   std::mutex mutex_;
+  struct UnclaimedLink {
+    std::string name;
+    int index = 0;
+  };
+  std::vector<UnclaimedLink> unclaimed_links_;  // kept by reconcile(), for sweep_unclaimed_links()
 };
 
 // Endpoint links: "mv" + 12 characters of the endpoint id; reconciliation knows them by this.

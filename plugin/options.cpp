@@ -63,6 +63,13 @@ ServeOptions parse_serve(const std::vector<std::string>& args, const Environment
   o.socket = env_or(env, "MVLAN_SOCKET", o.socket);
   o.state_dir = env_or(env, "MVLAN_STATE_DIR", o.state_dir);
   o.default_pools = env_or(env, "MVLAN_DEFAULT_POOLS", ipam::kDefaultPools);
+  const std::string grace = env_or(env, "MVLAN_JOIN_GRACE", "60");
+  if (grace.empty() || grace.size() > 4 || grace.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(grace) > 3600) {
+    throw std::invalid_argument("MVLAN_JOIN_GRACE \"" + grace.substr(0, 20) +
+                                "\" must be whole seconds from 0 to 3600 (default 60)");
+  }
+  o.join_grace = std::chrono::seconds(std::stoi(grace));
   // --log-level, else MVLAN_LOG_LEVEL, else LOG_LEVEL (the managed plugin's settable name).
   std::string level = "info";
   std::string level_source = "default";

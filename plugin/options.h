@@ -2,6 +2,7 @@
 // Command-line and environment settings. A flag wins over its MVLAN_* variable, which wins over
 // the default.
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ struct ServeOptions {
   std::string state_dir = "/var/lib/mvlan";
   log::Level log_level = log::Level::Info;
   std::string default_pools;  // MVLAN_DEFAULT_POOLS
+  // MVLAN_JOIN_GRACE: how long an endpoint's link found in the host namespace at start is left
+  // for Docker to move into its container (the answer to its Join may have reached Docker).
+  std::chrono::seconds join_grace{60};
   IpamBackend ipam;
 };
 

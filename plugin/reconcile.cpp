@@ -41,10 +41,18 @@ void NetworkDriver::reconcile() {
     reconcile_host_access(network);
   }
   // Endpoint links rest in the host namespace only between Join and Docker moving them into the
-  // container; at start nothing is joining, so any such link was left by an interrupted Join.
+  // container. One whose endpoint is gone is left over: deleted now. One whose endpoint exists
+  // may be a Join whose answer reached Docker just before the restart, and Docker moves it after
+  // the restart (Docker 20.10 failed 9 of 20 such containers with "Link not found" when it was
+  // deleted here): it is left for the grace period, then swept if still here.
+  unclaimed_links_.clear();
   for (const auto& link : kernel_.list_links()) {
     if (link.kind == "macvlan" && is_endpoint_link_name(link.name)) {
-      if (kernel_.delete_link(link.name)) {
+      if (store_.link_name_taken(link.name)) {
+        unclaimed_links_.push_back({link.name, link.index});
+        log::info("reconcile: kept endpoint link " + link.name +
+                  " for Docker to move into its container; deleted later if it is still here");
+      } else if (kernel_.delete_link(link.name)) {
         log::info("reconcile: deleted leftover endpoint link " + link.name);
       }
     }
@@ -55,6 +63,28 @@ void NetworkDriver::reconcile() {
       }
     }
   }
+}
+
+}  // namespace mvlan::plugin
+
+namespace mvlan::plugin {
+
+void NetworkDriver::sweep_unclaimed_links() {
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, index] : unclaimed_links_) {
+    // Only the very link seen at start: a Join since then made a new one (a new index).
+    auto link = kernel_.find_link(name);
+    if (link && link->index == index && kernel_.delete_link(name)) {
+      log::info("deleted endpoint link " + name +
+                ": no container took it since the restart (its Join was cut off)");
+    }
+  }
+  unclaimed_links_.clear();
+}
+
+bool NetworkDriver::has_unclaimed_links() {
+  std::lock_guard lock(mutex_);
+  return !unclaimed_links_.empty();
 }
 
 }  // namespace mvlan::plugin

@@ -3,8 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "ipam/allocator.h"
 #include "ipam/database.h"
@@ -31,6 +35,44 @@ void add_plugin_routes(Router& router) {
     return json{{"Implements", json::array({"NetworkDriver", "IpamDriver"})}};
   });
 }
+
+// Sweeps the endpoint links reconcile() kept once MVLAN_JOIN_GRACE has passed, on a thread of
+// its own so that serving starts at once; a stop before then cancels it (the next start keeps
+// them again).
+class LinkSweep {
+ public:
+  LinkSweep(NetworkDriver& driver, std::chrono::seconds grace) {
+    if (!driver.has_unclaimed_links()) return;
+    if (grace.count() == 0) {
+      driver.sweep_unclaimed_links();
+      return;
+    }
+    thread_ = std::thread([this, &driver, grace] {
+      std::unique_lock lock(mutex_);
+      if (wake_.wait_for(lock, grace, [this] { return cancelled_; })) return;
+      try {
+        driver.sweep_unclaimed_links();
+      } catch (const std::exception& e) {
+        log::error(std::string("deleting endpoint links no container took: ") + e.what());
+      }
+    });
+  }
+  ~LinkSweep() { cancel(); }
+  void cancel() {
+    {
+      std::lock_guard lock(mutex_);
+      cancelled_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool cancelled_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -97,11 +139,13 @@ int serve(const ServeOptions& options) {
     UnixServer server(options.socket, router);
     server.start();
     log::info(std::string("mvlan ") + kVersion + " serving; state in " + db.path());
+    LinkSweep sweep(network_driver, options.join_grace);
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log::info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
               ": finishing requests in flight");
+    sweep.cancel();
     server.stop();
     log::info("stopped; socket removed, database closed");
     return 0;

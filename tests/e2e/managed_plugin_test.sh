@@ -38,7 +38,7 @@ info "plugin enabled and answering in $(_e2e_since "$t0") (pid $pid)"
 assert_eq true "$(dk h1 plugin inspect --format '{{.Enabled}}' "$P")" "docker plugin ls shows $P enabled"
 assert_eq '[CAP_NET_ADMIN]' "$(dk h1 plugin inspect --format '{{.Config.Linux.Capabilities}}' "$P")" \
   "the plugin asks for CAP_NET_ADMIN only"
-assert_eq "[LOG_LEVEL=info MVLAN_DEFAULT_POOLS=198.18.0.0/15/24,fd6d:766c:616e::/48/64 MVLAN_IPAM_BACKEND=sqlite MVLAN_ETCD_ENDPOINTS= MVLAN_ETCD_PREFIX=/mvlan/ MVLAN_HOST_ID= MVLAN_ETCD_TIMEOUT=5 MVLAN_ETCD_CACERT= MVLAN_ETCD_CERT= MVLAN_ETCD_KEY=]" \
+assert_eq "[LOG_LEVEL=info MVLAN_DEFAULT_POOLS=198.18.0.0/15/24,fd6d:766c:616e::/48/64 MVLAN_JOIN_GRACE=60 MVLAN_IPAM_BACKEND=sqlite MVLAN_ETCD_ENDPOINTS= MVLAN_ETCD_PREFIX=/mvlan/ MVLAN_HOST_ID= MVLAN_ETCD_TIMEOUT=5 MVLAN_ETCD_CACERT= MVLAN_ETCD_CERT= MVLAN_ETCD_KEY=]" \
   "$(dk h1 plugin inspect --format '{{.Settings.Env}}' "$P")" "settable env and defaults (etcd settings empty: SQLite)"
 state=$(managed_state_dir h1 "$P")
 [[ -f $state/mvlan.db ]] || fail "the database is in the propagatedMount" "expected: $state/mvlan.db" "seen: $(ls -la "$state" 2>&1)"

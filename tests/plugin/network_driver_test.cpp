@@ -309,14 +309,21 @@ TEST_CASE("reconciliation re-creates a VLAN parent lost in a reboot and deletes 
   Fixture f;
   f.driver->create_network(f.net(kNet1, {{"parent", "eth1.100"}}));
   f.driver->create_endpoint(f.ep(kNet1, kEp1));
-  auto link = f.driver->join(kNet1, kEp1).link;  // interrupted: Docker never moved it
+  auto link = f.driver->join(kNet1, kEp1).link;  // Docker has not moved it (yet)
   f.kernel.delete_link("eth1.100");             // the reboot lost the VLAN (and its children)
   f.kernel.add_device("mvuserlink", 1500);       // not ours: kept
+  f.kernel.create_macvlan("eth1", "mv0123456789ab", kernel::MacvlanMode::Bridge,
+                          {0x02, 0, 0, 0, 0, 1}, 0);  // of no endpoint: deleted
   f.open();
   f.driver->reconcile();
   CHECK(f.kernel.has("eth1.100"));
-  CHECK_FALSE(f.kernel.has(link));
+  CHECK_FALSE(f.kernel.has("mv0123456789ab"));
   CHECK(f.kernel.has("mvuserlink"));
+  CHECK(f.kernel.has(link));  // its endpoint exists: left for Docker until the sweep
+  CHECK(f.driver->has_unclaimed_links());
+  f.driver->sweep_unclaimed_links();
+  CHECK_FALSE(f.kernel.has(link));
+  CHECK_FALSE(f.driver->has_unclaimed_links());
 }
 
 TEST_CASE("a network whose user-made parent vanished fails Join with a clear error", "[driver]") {

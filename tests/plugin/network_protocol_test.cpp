@@ -6,8 +6,12 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <system_error>
+#include <thread>
 
 #include "netlink/libnl_kernel.h"
 #include "tests/support/daemon.h"
@@ -157,21 +161,72 @@ TEST_CASE("a second macvlan on a passthru network's parent fails with a clear er
   CHECK_THAT(second.parsed()["Err"].get<std::string>(), Catch::Contains("passthru"));
 }
 
-TEST_CASE("a link left by a Join that Docker never finished is removed when mvlan restarts",
+TEST_CASE("at restart a Join's link is left for Docker to take into its container, deleted when "
+          "none did by the end of MVLAN_JOIN_GRACE, and a link of no endpoint is deleted at once",
           "[netns]") {
+  Lab lab;
+  lab.create_network(kNet, {{"parent", "w1"}});
+  std::map<std::string, std::string> link;
+  for (const auto& ep : {kEp, kEp2}) {
+    lab.call("/NetworkDriver.CreateEndpoint",
+             {{"NetworkID", kNet}, {"EndpointID", ep}, {"Interface", json::object()}});
+    link[ep] = lab.call("/NetworkDriver.Join", lab.ids(ep))["InterfaceName"]["SrcName"];
+  }
+  // An endpoint link whose endpoint mvlan does not know (its DeleteEndpoint came, the kernel
+  // kept the link): nothing will ever take it.
+  const std::string orphan = "mv0123456789ab";
+  lab.nl->create_macvlan("w1", orphan, kernel::MacvlanMode::Bridge, {0x02, 0, 0, 0, 0, 1}, 0);
+  // Docker got both Joins' answers; then the plugin dies before Docker moved the links.
+  lab.daemon.signal(SIGKILL);
+  lab.daemon.wait();
+  lab.daemon.start({"MVLAN_JOIN_GRACE=3"});
+  CHECK_FALSE(lab.nl->find_link(orphan));
+  REQUIRE(lab.nl->find_link(link[kEp]));
+  REQUIRE(lab.nl->find_link(link[kEp2]));
+
+  // Docker takes the first into its container's namespace (here: a process's own namespace).
+  const std::string pid_file = lab.daemon.dir() + "/container.pid";
+  REQUIRE(std::system(("unshare -n sleep 60 & echo $! > " + pid_file).c_str()) == 0);
+  std::string pid;
+  for (int i = 0; i < 50 && pid.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::ifstream(pid_file) >> pid;
+  }
+  REQUIRE_FALSE(pid.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // unshare has run
+  CHECK(std::system(("ip link set " + link[kEp] + " netns " + pid).c_str()) == 0);
+
+  // The second stays in the host namespace: swept once the grace has passed.
+  for (int i = 0; i < 100 && lab.nl->find_link(link[kEp2]); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK_FALSE(lab.nl->find_link(link[kEp2]));
+  CHECK(std::system(("nsenter -t " + pid + " -n ip link show " + link[kEp] + " >/dev/null").c_str()) == 0);
+  std::system(("kill " + pid).c_str());
+  CHECK_THAT(lab.daemon.log(), Catch::Contains("kept endpoint link " + link[kEp2]) &&
+                                   Catch::Contains("deleted endpoint link " + link[kEp2]) &&
+                                   Catch::Contains("deleted leftover endpoint link " + orphan));
+  // ... and the network still works from the database alone.
+  const std::string again = lab.call("/NetworkDriver.Join", lab.ids(kEp2))["InterfaceName"]["SrcName"];
+  CHECK(lab.nl->find_link(again));
+}
+
+TEST_CASE("a link Join makes again during the grace is not swept", "[netns]") {
   Lab lab;
   lab.create_network(kNet, {{"parent", "w1"}});
   lab.call("/NetworkDriver.CreateEndpoint",
            {{"NetworkID", kNet}, {"EndpointID", kEp}, {"Interface", json::object()}});
   const std::string link = lab.call("/NetworkDriver.Join", lab.ids(kEp))["InterfaceName"]["SrcName"];
-  REQUIRE(lab.nl->find_link(link));
   lab.daemon.signal(SIGKILL);
   lab.daemon.wait();
-  lab.daemon.start();
-  CHECK_FALSE(lab.nl->find_link(link));
-  // ... and the network still works from the database alone.
-  const std::string again = lab.call("/NetworkDriver.Join", lab.ids(kEp))["InterfaceName"]["SrcName"];
-  CHECK(lab.nl->find_link(again));
+  lab.daemon.start({"MVLAN_JOIN_GRACE=1"});
+  const int kept = lab.nl->find_link(link)->index;
+  lab.call("/NetworkDriver.Join", lab.ids(kEp));  // the container started again meanwhile
+  const int made = lab.nl->find_link(link)->index;
+  CHECK(made != kept);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  REQUIRE(lab.nl->find_link(link));
+  CHECK(lab.nl->find_link(link)->index == made);
 }
 
 TEST_CASE("an endpoint whose CreateEndpoint Docker saw fail is dropped when Docker releases its "

@@ -316,6 +316,20 @@ TEST_CASE("A bad log level is refused naming the value and where it came from", 
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/s.sock"));
 }
 
+TEST_CASE("A bad MVLAN_JOIN_GRACE is refused naming the value and the valid range", "[serve]") {
+  TempDir dir;
+  const std::vector<std::string> args{"serve", "--socket", dir.path() + "/s.sock", "--state-dir",
+                                      dir.path() + "/state"};
+  for (const char* value : {"-1", "3601", "1m", "99999", " 5"}) {  // "" means the default
+    const CliResult r = run_mvlan(args, {std::string("MVLAN_JOIN_GRACE=") + value});
+    INFO(value << ": " << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("MVLAN_JOIN_GRACE \"" + std::string(value) + "\"") &&
+                             Catch::Contains("from 0 to 3600 (default 60)"));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/state"));
+}
+
 TEST_CASE("100 idle keep-alive connections opened first do not delay a new client", "[serve]") {
   Daemon d;
   d.start();

@@ -65,10 +65,6 @@ void NetworkDriver::reconcile() {
   }
 }
 
-}  // namespace mvlan::plugin
-
-namespace mvlan::plugin {
-
 void NetworkDriver::sweep_unclaimed_links() {
   std::lock_guard lock(mutex_);
   for (const auto& [name, index] : unclaimed_links_) {

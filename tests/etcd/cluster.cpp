@@ -27,11 +27,16 @@ EtcdCluster::EtcdCluster() {
   dir_ = tmpl;
   prefix_ = "/mvlan-test" + dir_.substr(dir_.rfind('-')) + "/";
   int code = 0;
-  std::string out = shell(std::string(MVLAN_ETCD_CLUSTER_SH) + " start " + dir_, &code);
-  if (code != 0) {
+  std::string out;
+  // A port picked free can still be taken before etcd binds it (another test's listener): new
+  // ports, up to three tries.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    out = shell(std::string(MVLAN_ETCD_CLUSTER_SH) + " start " + dir_, &code);
+    if (code == 0) break;
     shell(std::string(MVLAN_ETCD_CLUSTER_SH) + " stop " + dir_);
-    throw std::runtime_error("etcd cluster did not start: " + out);
+    if (out.find("address already in use") == std::string::npos) break;
   }
+  if (code != 0) throw std::runtime_error("etcd cluster did not start: " + out);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   endpoints_ = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
 }

@@ -17,11 +17,15 @@ etcd_port_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Six distinct free ports between 20000 and 59999 (client and peer of three members).
+# Six distinct free ports from 20000 up to the kernel's ephemeral range (client and peer of three
+# members). Inside that range an outgoing connection may take a port between this check and
+# etcd's bind (CI saw "bind: address already in use"); below it only listeners bind.
 etcd_pick_ports() {
-  local ports=() p
+  local ports=() p low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  ((low > 21000)) || low=60000
   while ((${#ports[@]} < 6)); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % (low - 20000)))
     [[ " ${ports[*]} " == *" $p "* ]] && continue
     etcd_port_free "$p" && ports+=("$p")
   done

@@ -18,6 +18,22 @@ std::string env_or(const Environment& env, const char* name, const std::string& 
   return it == env.end() || it->second.empty() ? fallback : it->second;
 }
 
+// Whole seconds from `min` to `max` in variable `name` ("" or unset: `fallback`).
+std::chrono::seconds env_seconds(const Environment& env, const char* name, int fallback, int min,
+                                 int max) {
+  const std::string text = env_or(env, name, std::to_string(fallback));
+  const int max_digits = static_cast<int>(std::to_string(max).size());
+  if (static_cast<int>(text.size()) > max_digits ||
+      text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < min ||
+      std::stoi(text) > max) {
+    throw std::invalid_argument(std::string(name) + " \"" + text.substr(0, 20) +
+                                "\" must be whole seconds from " + std::to_string(min) + " to " +
+                                std::to_string(max) + " (default " + std::to_string(fallback) +
+                                ")");
+  }
+  return std::chrono::seconds(std::stoi(text));
+}
+
 log::Level level_from(const std::string& text, const std::string& source) {
   auto level = log::parse_level(text);
   if (!level) {
@@ -63,13 +79,7 @@ ServeOptions parse_serve(const std::vector<std::string>& args, const Environment
   o.socket = env_or(env, "MVLAN_SOCKET", o.socket);
   o.state_dir = env_or(env, "MVLAN_STATE_DIR", o.state_dir);
   o.default_pools = env_or(env, "MVLAN_DEFAULT_POOLS", ipam::kDefaultPools);
-  const std::string grace = env_or(env, "MVLAN_JOIN_GRACE", "60");
-  if (grace.empty() || grace.size() > 4 || grace.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(grace) > 3600) {
-    throw std::invalid_argument("MVLAN_JOIN_GRACE \"" + grace.substr(0, 20) +
-                                "\" must be whole seconds from 0 to 3600 (default 60)");
-  }
-  o.join_grace = std::chrono::seconds(std::stoi(grace));
+  o.join_grace = env_seconds(env, "MVLAN_JOIN_GRACE", 60, 0, 3600);
   // --log-level, else MVLAN_LOG_LEVEL, else LOG_LEVEL (the managed plugin's settable name).
   std::string level = "info";
   std::string level_source = "default";
@@ -199,13 +209,7 @@ IpamBackend parse_ipam_backend(const Environment& env) {
     throw std::invalid_argument(
         "MVLAN_ETCD_CERT and MVLAN_ETCD_KEY go together (a client certificate and its key)");
   }
-  const std::string timeout = env_or(env, "MVLAN_ETCD_TIMEOUT", "5");
-  if (timeout.empty() || timeout.size() > 2 ||
-      timeout.find_first_not_of("0123456789") != std::string::npos || std::stoi(timeout) < 1) {
-    throw std::invalid_argument("MVLAN_ETCD_TIMEOUT \"" + timeout.substr(0, 20) +
-                                "\" must be whole seconds from 1 to 99 (default 5)");
-  }
-  b.etcd_settings.timeout = std::chrono::seconds(std::stoi(timeout));
+  b.etcd_settings.timeout = env_seconds(env, "MVLAN_ETCD_TIMEOUT", 5, 1, 99);
 
   b.prefix = env_or(env, "MVLAN_ETCD_PREFIX", b.prefix);
   if (b.prefix[0] != '/' || b.prefix.size() > 200) {

@@ -58,8 +58,12 @@ class StrictSax : public nlohmann::detail::json_sax_dom_parser<json> {
 
 }  // namespace
 
+bool is_blank(const std::string& body) {
+  return body.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
 json parse_body(const std::string& body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+  if (is_blank(body)) return json::object();
   json out;
   StrictSax sax(out);
   bool ok = false;

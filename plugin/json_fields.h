@@ -14,6 +14,8 @@ using json = nlohmann::json;
 // Parses a request body; "" is an empty object (Docker sends no body for some calls).
 // Refuses invalid JSON, non-objects, nesting deeper than 32 and duplicate keys.
 json parse_body(const std::string& body);
+// Nothing but whitespace: what parse_body reads as an empty object.
+bool is_blank(const std::string& body);
 
 std::string type_name(const json& value);
 

@@ -64,7 +64,7 @@ Reply Router::dispatch(const std::string& path, const std::string& body) const {
     // Docker's plugin client retries a request whose connection broke, but with the body the
     // first try consumed: an empty body that misses a field is that retry (the plugin restarted
     // mid-request), which the bare "missing field" would not tell the user.
-    if (e.kind == ErrorKind::Invalid && body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    if (e.kind == ErrorKind::Invalid && is_blank(body)) {
       message += "; the request had no body at all, which is how Docker retries a request that "
                  "was cut off by a plugin restart: run the command again";
     }

@@ -84,7 +84,8 @@ std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
 std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
   check_docker_id("NetworkID", request.network_id);
   check_docker_id("EndpointID", request.endpoint_id);
-  const std::string address4 = checked_cidr("Interface.Address", request.address4, ipam::Family::V4);
+  const std::string address4 =
+      checked_cidr("Interface.Address", request.address4, ipam::Family::V4);
   const std::string address6 =
       checked_cidr("Interface.AddressIPv6", request.address6, ipam::Family::V6);
   std::optional<std::string> generated;
@@ -112,8 +113,8 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
     if (store_.endpoint(request.endpoint_id)) {
       throw conflict("endpoint " + short_id(request.endpoint_id) + " already exists");
     }
-    store::EndpointRecord endpoint{request.endpoint_id, request.network_id, mac,
-                                   address4,            address6,           link_name_for(request.endpoint_id)};
+    store::EndpointRecord endpoint{request.endpoint_id, request.network_id, mac, address4,
+                                   address6, link_name_for(request.endpoint_id)};
     store_.add_endpoint(endpoint);
     log::info("endpoint " + short_id(endpoint.id) + " created on network " +
               short_id(endpoint.network_id) + " with MAC " + mac);
@@ -121,8 +122,7 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
   // Outside the lock: with etcd this is two round trips, which other endpoints need not wait on.
   // Only a MAC Docker chose can match the one its RequestAddress carried.
   if (pools_) {
-    record_holder(*pools_, request.endpoint_id, generated ? "" : mac,
-                  {address4, address6});
+    record_holder(*pools_, request.endpoint_id, generated ? "" : mac, {address4, address6});
   }
   return generated;
 }
@@ -204,19 +204,21 @@ void NetworkDriver::delete_endpoint(const std::string& network_id, const std::st
   auto endpoint = store_.endpoint(endpoint_id);
   if (!endpoint) return;
   check_network_of(*endpoint, network_id);
-  if (auto network = store_.network(endpoint->network_id)) delete_host_route(*network, *endpoint);
-  kernel_.delete_link(endpoint->link);
-  store_.remove_endpoint(endpoint_id);
+  remove_endpoint(*endpoint);
   log::info("endpoint " + short_id(endpoint_id) + " deleted");
+}
+
+void NetworkDriver::remove_endpoint(const store::EndpointRecord& endpoint) {
+  if (auto network = store_.network(endpoint.network_id)) delete_host_route(*network, endpoint);
+  kernel_.delete_link(endpoint.link);
+  store_.remove_endpoint(endpoint.id);
 }
 
 size_t NetworkDriver::drop_endpoints_holding(const ipam::Address& address) {
   std::lock_guard lock(mutex_);
   const auto stale = store_.endpoints_holding(address.str());
   for (const auto& endpoint : stale) {
-    if (auto network = store_.network(endpoint.network_id)) delete_host_route(*network, endpoint);
-    kernel_.delete_link(endpoint.link);
-    store_.remove_endpoint(endpoint.id);
+    remove_endpoint(endpoint);
     log::warn("endpoint " + short_id(endpoint.id) + " still held " + address.str() +
               " when Docker released it: Docker gave up on its CreateEndpoint (cut off by a "
               "plugin restart, then retried without its body); endpoint dropped");

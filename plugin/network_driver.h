@@ -89,6 +89,8 @@ class NetworkDriver {
   void create_parent(const store::OwnedParent& parent);
   void ensure_parent(const store::NetworkRecord& network);
   std::string link_name_for(const std::string& endpoint_id);
+  // Its host route, its link and its record; the caller holds mutex_.
+  void remove_endpoint(const store::EndpointRecord& endpoint);
 
   // -o host_access (host_access.cpp).
   void reserve_host_address(const CreateNetworkRequest& request, const std::string& wanted,

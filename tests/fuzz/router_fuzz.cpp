@@ -104,7 +104,8 @@ struct Plugin {
       : db(db_path, store::Database::Mode::ReadWrite),
         pools(db, ipam::parse_default_pools("198.18.0.0/15/24,2001:db8:f000::/36/64")),
         // As serve wires it (network_driver is built before any request reaches the hook).
-        ipam_driver(pools, [this](const ipam::Address& a) { network_driver.drop_endpoints_holding(a); }),
+        ipam_driver(pools,
+                    [this](const ipam::Address& a) { network_driver.drop_endpoints_holding(a); }),
         networks(db),
         network_driver(networks, kernel, &pools) {
     router.add("/Plugin.Activate", plugin::Interface::Plugin, [](const plugin::json&) {

@@ -201,13 +201,15 @@ TEST_CASE("at restart a Join's link is left for Docker to take into its containe
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   CHECK_FALSE(lab.nl->find_link(link[kEp2]));
-  CHECK(std::system(("nsenter -t " + pid + " -n ip link show " + link[kEp] + " >/dev/null").c_str()) == 0);
+  CHECK(std::system(
+            ("nsenter -t " + pid + " -n ip link show " + link[kEp] + " >/dev/null").c_str()) == 0);
   std::system(("kill " + pid).c_str());
   CHECK_THAT(lab.daemon.log(), Catch::Contains("kept endpoint link " + link[kEp2]) &&
                                    Catch::Contains("deleted endpoint link " + link[kEp2]) &&
                                    Catch::Contains("deleted leftover endpoint link " + orphan));
   // ... and the network still works from the database alone.
-  const std::string again = lab.call("/NetworkDriver.Join", lab.ids(kEp2))["InterfaceName"]["SrcName"];
+  const std::string again =
+      lab.call("/NetworkDriver.Join", lab.ids(kEp2))["InterfaceName"]["SrcName"];
   CHECK(lab.nl->find_link(again));
 }
 
@@ -249,23 +251,26 @@ TEST_CASE("an endpoint whose CreateEndpoint Docker saw fail is dropped when Dock
   // the address without DeleteEndpoint (libnetwork's rollback for a failed CreateEndpoint).
   auto retried = lab.daemon.post("/NetworkDriver.CreateEndpoint", std::string());
   CHECK(retried.status == 400);
-  CHECK_THAT(retried.parsed()["Err"].get<std::string>(),
-             Catch::Contains("missing field NetworkID") && Catch::Contains("run the command again"));
+  CHECK_THAT(
+      retried.parsed()["Err"].get<std::string>(),
+      Catch::Contains("missing field NetworkID") && Catch::Contains("run the command again"));
   const std::string plain = address.substr(0, address.find('/'));
   lab.call("/IpamDriver.ReleaseAddress", {{"PoolID", pool_id}, {"Address", plain}});
   CHECK_THAT(lab.daemon.log(), Catch::Contains("endpoint 60d9877deda3 still held " + plain));
 
   int code = -1;
-  const std::string status = lab.daemon.run_cli(
-      {"status", "--state-dir", lab.daemon.state_dir(), "--json"}, &code);
+  const std::string status =
+      lab.daemon.run_cli({"status", "--state-dir", lab.daemon.state_dir(), "--json"}, &code);
   INFO(status);
   REQUIRE(code == 0);
   CHECK(json::parse(status)["Networks"][0]["Endpoints"].empty());
   // The same container, run again under a new endpoint id, gets the address and its link.
-  lab.call("/IpamDriver.RequestAddress", {{"PoolID", pool_id}, {"Address", plain}, {"Options", json::object()}});
+  lab.call("/IpamDriver.RequestAddress",
+           {{"PoolID", pool_id}, {"Address", plain}, {"Options", json::object()}});
   lab.call("/NetworkDriver.CreateEndpoint",
            {{"NetworkID", kNet}, {"EndpointID", kEp2}, {"Interface", {{"Address", address}}}});
-  const std::string link = lab.call("/NetworkDriver.Join", lab.ids(kEp2))["InterfaceName"]["SrcName"];
+  const std::string link =
+      lab.call("/NetworkDriver.Join", lab.ids(kEp2))["InterfaceName"]["SrcName"];
   CHECK(lab.nl->find_link(link));
   lab.call("/NetworkDriver.DeleteEndpoint", lab.ids(kEp));  // a late DeleteEndpoint is harmless
 }

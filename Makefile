@@ -14,7 +14,7 @@ FUZZ_PKGS  := clang libclang-rt-14-dev
 # iproute2/util-linux: namespaces for the kernel tests; user-mode-linux/kmod: VLAN and dummy
 # links, which the host kernel lacks; docker.io and friends: the real engine of the e2e suite.
 TEST_PKGS  := $(BUILD_PKGS) iproute2 util-linux procps sqlite3 curl user-mode-linux kmod \
-              docker.io containerd runc iptables busybox-static docker-registry \
+              docker.io containerd runc iptables busybox-static docker-registry xz-utils \
               etcd-server etcd-client openssl \
               $(FUZZ_PKGS)
 
@@ -38,10 +38,12 @@ deps:
 	$(call install_missing,$(BUILD_PKGS))
 
 # Docker 28.5 (Debian sid) is unpacked privately under /var/tmp/engine-28 for the second engine
-# generation of the e2e suite; the system's packages are not touched.
+# generation of the e2e suite, and dockerd 29.7.2 from the project's shared folder under
+# /var/tmp/engine-29 for the third; the system's packages are not touched.
 test-deps:
 	$(call install_missing,$(TEST_PKGS))
 	bash tests/e2e/engine28.sh
+	bash tests/e2e/engine29.sh
 
 $(BUILD)/build.ninja $(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF

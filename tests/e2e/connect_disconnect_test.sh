@@ -5,7 +5,7 @@
 # address. `docker network rm` is refused while an endpoint exists (Docker's own check); after
 # the container goes, removal is clean: no macvlan link in the namespace, no pool in mvlan status.
 #
-# Usage: tests/e2e/connect_disconnect_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/connect_disconnect_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

@@ -5,7 +5,7 @@
 # exactly what the IPAM granted (`mvlan status --json`): the same addresses, prefix lengths and
 # MAC address on the driver's endpoint.
 #
-# Usage: tests/e2e/dual_stack_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/dual_stack_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

@@ -6,7 +6,7 @@
 # network is still listed and usable (a new container runs and reaches it), and no address is
 # held twice.
 #
-# Usage: tests/e2e/engine_restart_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/engine_restart_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

@@ -3,7 +3,7 @@
 # a plain network create + run + rm, an --internal network, and (engine 28) an IPv6-only network,
 # and print it as one "METHOD BODY" line per request (bodies verbatim, in arrival order).
 #
-# Usage: tests/e2e/engine_wire_capture.sh --mvlan build/mvlan [--engine 20|28] [> capture.txt]
+# Usage: tests/e2e/engine_wire_capture.sh --mvlan build/mvlan [--engine 20|28|29] [> capture.txt]
 #   Needs strace: it attaches to the plugin (strace -f -e trace=read,recvfrom) and decodes the HTTP
 #   requests from the socket reads. Compare two engines with
 #   diff <(engine_wire_capture.sh --engine 20) <(engine_wire_capture.sh --engine 28).

@@ -7,9 +7,6 @@
 # TIMEOUT - 60 s) twice that.
 if(TARGET mvlan)
   # h3 runs the managed plugin: from the release binary (see managed.cmake for why).
-  mvlan_e2e_test(etcd_cluster etcd_cluster_test.sh TIMEOUT 420 ARGS --mvlan $<TARGET_FILE:mvlan>
-    ENV E2E_MANAGED_BIN=${MVLAN_RELEASE_BIN})
-  mvlan_e2e_test(etcd_cluster_engine28 etcd_cluster_test.sh TIMEOUT 420
-    ARGS --mvlan $<TARGET_FILE:mvlan> --engine 28 ENV E2E_MANAGED_BIN=${MVLAN_RELEASE_BIN})
-  set_tests_properties(e2e_etcd_cluster e2e_etcd_cluster_engine28 PROPERTIES LABELS "e2e;etcd")
+  mvlan_e2e_matrix(etcd_cluster etcd_cluster_test.sh TIMEOUT 420 ARGS --mvlan $<TARGET_FILE:mvlan>
+    ENV E2E_MANAGED_BIN=${MVLAN_RELEASE_BIN} LABELS "e2e;etcd")
 endif()

@@ -12,7 +12,7 @@
 # plugin set`.
 # Removing everything leaves no address and no pool in etcd.
 #
-# Usage: tests/e2e/etcd_cluster_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/etcd_cluster_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

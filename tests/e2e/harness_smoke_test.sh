@@ -4,7 +4,7 @@
 #           ping each other, inspect shows the aux address, everything removed again;
 #   part 2: two engines (two namespaces) joined by a wire, same subnet, disjoint --ip-range's,
 #           containers ping across the hosts.
-# Usage: tests/e2e/harness_smoke_test.sh [--engine 20|28]
+# Usage: tests/e2e/harness_smoke_test.sh [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 step "part 1: one engine, built-in macvlan on a veth parent"

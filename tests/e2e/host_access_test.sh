@@ -6,7 +6,7 @@
 # container and the container pings the host; after a plugin restart, and after the host link was
 # deleted behind mvlan's back and mvlan restarted, it works again; removal leaves no link.
 #
-# Usage: tests/e2e/host_access_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/host_access_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

@@ -17,8 +17,10 @@
 #
 # Options (arguments of the scenario script, or environment variables):
 #   --mvlan PATH     | MVLAN_BIN=PATH     the mvlan binary (default: <repo>/build/mvlan)
-#   --engine 20|28   | E2E_ENGINE=20|28   engine generation: 20 = Debian 12's docker.io (default),
-#                                         28 = Docker 28.5 unpacked by tests/e2e/engine28.sh
+#   --engine 20|28|29 | E2E_ENGINE=...    engine generation: 20 = Debian 12's docker.io (default),
+#                                         28 = Docker 28.5 unpacked by tests/e2e/engine28.sh,
+#                                         29 = Docker 29.7.2 unpacked by tests/e2e/engine29.sh
+#                                         (with the engine-28 tree's containerd and client)
 #   E2E_DOCKERD, E2E_DOCKER      engine / client binaries (override the generation's defaults)
 #   E2E_PATH_PREFIX              prepended to the engine's PATH (where it finds containerd, runc...)
 #   E2E_DOCKERD_ARGS             extra dockerd arguments (word-split)
@@ -58,7 +60,7 @@ while (($#)); do
     --mvlan=*) MVLAN_BIN=${1#*=}; shift ;;
     --engine) E2E_ENGINE=$2; shift 2 ;;
     --engine=*) E2E_ENGINE=${1#*=}; shift ;;
-    *) echo "e2e: unknown argument '$1' (known: --mvlan PATH, --engine 20|28)" >&2; exit 2 ;;
+    *) echo "e2e: unknown argument '$1' (known: --mvlan PATH, --engine 20|28|29)" >&2; exit 2 ;;
   esac
 done
 MVLAN_BIN=$(realpath -m -- "${MVLAN_BIN:-$E2E_REPO_DIR/build/mvlan}")
@@ -207,7 +209,26 @@ _e2e_select_engine() {
       E2E_DOCKER=${E2E_DOCKER:-$e/usr/bin/docker}
       E2E_PATH_PREFIX=${E2E_PATH_PREFIX:-$e/usr/sbin:$e/usr/bin}
       ;;
-    *) echo "e2e: unknown engine generation '$E2E_ENGINE' (20 or 28)" >&2; exit 2 ;;
+    29)
+      local e=${E2E_ENGINE28_DIR:-/var/tmp/engine-28}/root e29=${E2E_ENGINE29_DIR:-/var/tmp/engine-29}
+      if [[ ! -x $e29/dockerd ]]; then
+        local src=$E2E_REPO_DIR/../shared/engines/docker-29.7.2 why="is not there"
+        [[ -d $src ]] && why="is there: run make test-deps"
+        echo "e2e: engine 29 is not unpacked under $e29: tests/e2e/engine29.sh unpacks it from the project's shared folder ($src), which $why; skipped" >&2
+        exit 77
+      fi
+      if [[ ! -x $e/usr/bin/docker || ! -x $e/usr/bin/containerd ]]; then
+        echo "e2e: engine 29 runs with the engine-28 tree's containerd and client, not unpacked under $e: run tests/e2e/engine28.sh first; skipped" >&2
+        exit 77
+      fi
+      E2E_DOCKERD=${E2E_DOCKERD:-$e29/dockerd}
+      E2E_DOCKER=${E2E_DOCKER:-$e/usr/bin/docker}
+      # engine29-runc/runc: managed plugins get a time namespace whatever the config file says.
+      E2E_PATH_PREFIX=${E2E_PATH_PREFIX:-$E2E_LIB_DIR/engine29-runc:$e29:$e/usr/sbin:$e/usr/bin}
+      # Debian 12's runc 1.1.5 knows no time namespace, which engine 29 adds to every container.
+      _E2E_DAEMON_JSON='{"features": {"time-namespaces": false}}'
+      ;;
+    *) echo "e2e: unknown engine generation '$E2E_ENGINE' (20, 28 or 29)" >&2; exit 2 ;;
   esac
   local b
   for b in "$E2E_DOCKERD" "$E2E_DOCKER"; do

@@ -3,7 +3,4 @@
 # of the plugin process, disable/set LOG_LEVEL/enable, engine restart, removal. The release binary,
 # not the ASan one: the plugin's rootfs holds only the libraries ldd names, ASan's runtime is not
 # among them. `make test` builds ${MVLAN_RELEASE_BIN} before ctest runs.
-mvlan_e2e_test(managed_plugin managed_plugin_test.sh TIMEOUT 360
-  ARGS --mvlan ${MVLAN_RELEASE_BIN})
-mvlan_e2e_test(managed_plugin_engine28 managed_plugin_test.sh TIMEOUT 420
-  ARGS --mvlan ${MVLAN_RELEASE_BIN} --engine 28)
+mvlan_e2e_matrix(managed_plugin managed_plugin_test.sh TIMEOUT 420 ARGS --mvlan ${MVLAN_RELEASE_BIN})

@@ -14,7 +14,7 @@
 #      back with its address, stopped containers start again, nothing is handed out twice;
 #   6. removal: networks, plugin; no macvlan link and no plugin cgroup left.
 #
-# Usage: tests/e2e/managed_plugin_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/managed_plugin_test.sh --mvlan build/mvlan [--engine 20|28|29]
 # (the release binary: an ASan build would need its runtime inside the plugin's rootfs)
 source "$(dirname "$0")/lib.sh" "$@"
 

@@ -6,7 +6,7 @@
 #             second network on that parent is refused with an error naming the passthru network
 #             (and a passthru network on a parent another network already uses is refused too).
 #
-# Usage: tests/e2e/modes_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/modes_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

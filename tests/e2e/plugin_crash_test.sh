@@ -4,7 +4,7 @@
 # the plugin); new containers get new, unique addresses; `mvlan status` agrees with
 # `docker network inspect` (the same container addresses); `docker network rm` works afterwards.
 #
-# Usage: tests/e2e/plugin_crash_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/plugin_crash_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

@@ -3,7 +3,7 @@
 # a veth parent, an aux address kept out of allocation, three containers (one with a static
 # --ip) that all reach each other; inspect shows what was asked; removal leaves no macvlan link.
 #
-# Usage: tests/e2e/seed_lab_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/seed_lab_test.sh --mvlan build/mvlan [--engine 20|28|29]
 #   E2E_REFERENCE=builtin runs the same scenario with Docker's built-in macvlan driver and default
 #   IPAM instead (no plugin): the reference behaviour, and a check of the scenario itself.
 source "$(dirname "$0")/lib.sh" "$@"

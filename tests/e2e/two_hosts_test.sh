@@ -5,7 +5,7 @@
 # containers on different hosts reach each other, every address comes from its host's range,
 # and no address is held twice on the LAN.
 #
-# Usage: tests/e2e/two_hosts_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/e2e/two_hosts_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

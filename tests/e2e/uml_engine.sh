@@ -2,7 +2,7 @@
 # tests/e2e/uml_engine.sh: runs one e2e scenario inside user-mode Linux, whose kernel has what the
 # host's lacks (802.1Q VLAN, dummy), with a Docker engine and mvlan started inside it.
 #
-#   uml_engine.sh SCENARIO [--mvlan PATH] [--engine 20|28] [ARGS...]
+#   uml_engine.sh SCENARIO [--mvlan PATH] [--engine 20|28|29] [ARGS...]
 #
 # Inside UML (root = the host's / over hostfs), tests/e2e/uml_engine_init.sh is PID 1: it puts
 # tmpfs over everything the engine and the plugin write, starts a Docker engine (vfs) and
@@ -15,8 +15,11 @@
 # --engine (or E2E_ENGINE, as lib.sh): 20 = Debian 12's docker.io 20.10 with its containerd 1.6,
 # runc and client (default); 28 = Docker 28.5, containerd 2.1 and docker-cli 28.5 as
 # tests/e2e/engine28.sh unpacks them under E2E_ENGINE28_DIR (default /var/tmp/engine-28)/root,
-# with that tree's runc if it has one, else Debian's. A missing tree is an error, not a skip:
-# `make test-deps` unpacks it, and a silently skipped engine would hide a gap.
+# with that tree's runc if it has one, else Debian's; 29 = dockerd 29.7.2 as tests/e2e/engine29.sh
+# unpacks it under E2E_ENGINE29_DIR (default /var/tmp/engine-29), with the engine-28 tree's
+# containerd and client. A missing tree is an error, not a skip: `make test-deps` unpacks it, and
+# a silently skipped engine would hide a gap. The one skip: engine 29 in a clone that has no
+# shared folder beside it, where its binary comes from.
 # Exit status: the scenario's; 77 = skipped (not root); 124 = deadline reached; 1 = no result.
 # Environment: E2E_DEADLINE=SECONDS (default 660) bounds the whole run, cleanup included: the
 # scenario gets what is left after boot minus 20 s, UML is killed 10 s before the deadline.
@@ -43,13 +46,13 @@ while (($#)); do
   case $1 in
     --mvlan) mvlan_bin=${2:?--mvlan needs a path}; shift 2 ;;
     --mvlan=*) mvlan_bin=${1#*=}; shift ;;
-    --engine) engine=${2:?--engine needs 20 or 28}; shift 2 ;;
+    --engine) engine=${2:?--engine needs 20, 28 or 29}; shift 2 ;;
     --engine=*) engine=${1#*=}; shift ;;
     *) if [[ -z $scenario ]]; then scenario=$1; else args+=("$1"); fi; shift ;;
   esac
 done
-[[ -n $scenario ]] || { echo "usage: uml_engine.sh [--mvlan PATH] [--engine 20|28] SCENARIO [ARGS...]" >&2; exit 2; }
-[[ $engine == 20 || $engine == 28 ]] || { echo "e2e: unknown engine generation '$engine' (--engine 20 or 28)" >&2; exit 2; }
+[[ -n $scenario ]] || { echo "usage: uml_engine.sh [--mvlan PATH] [--engine 20|28|29] SCENARIO [ARGS...]" >&2; exit 2; }
+[[ $engine == 20 || $engine == 28 || $engine == 29 ]] || { echo "e2e: unknown engine generation '$engine' (--engine 20, 28 or 29)" >&2; exit 2; }
 scenario=$(realpath -e -- "$scenario")
 set -- "${args[@]}"
 mvlan_bin=$(realpath -m -- "$mvlan_bin")
@@ -79,7 +82,17 @@ else
   for f in "$dockerd_bin" "$docker_bin" "$containerd_bin" "$ctr_bin" "$e28/usr/bin/containerd-shim-runc-v2"; do
     [[ -x $f ]] || { echo "e2e: engine 28 is not unpacked: $f missing; run 'make test-deps' (or: tests/e2e/engine28.sh)" >&2; exit 1; }
   done
-  case $e28/ in # UML's init puts tmpfs over these: the tree would be invisible inside
+  if [[ $engine == 29 ]]; then
+    e29=$(realpath -m -- "${E2E_ENGINE29_DIR:-/var/tmp/engine-29}")
+    dockerd_bin=$e29/dockerd engine_path=$e29:$engine_path
+    if [[ ! -x $dockerd_bin ]]; then
+      src=$repo/../shared/engines/docker-29.7.2
+      [[ -d $src ]] || { echo "e2e: engine 29 comes from the project's shared folder, not beside this checkout ($src); skipped" >&2; exit 77; }
+      echo "e2e: engine 29 is not unpacked: $dockerd_bin missing; run 'make test-deps' (or: tests/e2e/engine29.sh)" >&2
+      exit 1
+    fi
+  fi
+  case $e28/ in # UML's init puts tmpfs over these: the tree would be invisible inside (29's is under /var/tmp too)
     /tmp/* | /run/* | /root/* | /var/lib/docker/* | /var/lib/containerd/* | /etc/docker/*)
       echo "e2e: E2E_ENGINE28_DIR must not lie under /tmp, /run, /root, /etc/docker, /var/lib/docker or /var/lib/containerd (hidden inside UML): $e28" >&2
       exit 1 ;;

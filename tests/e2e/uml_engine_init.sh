@@ -19,7 +19,7 @@ engine=20 dockerd_bin=/usr/sbin/dockerd docker_bin=/usr/bin/docker containerd_bi
 ctr_bin=/usr/bin/ctr engine_path=''
 # shellcheck source=/dev/null
 source "$dir/config" || finish 1
-# Not /usr/local. Engine 20: all of it is Debian 12's. Engine 28: its tree comes first (containerd
+# Not /usr/local. Engine 20: all of it is Debian 12's. Engines 28 and 29: their trees come first (containerd
 # finds containerd-shim-runc-v2 there, and runc if the tree has one; else Debian's /usr/sbin/runc).
 export PATH=${engine_path:+$engine_path:}/usr/sbin:/usr/bin:/sbin:/bin
 ts "init: $(uname -sr), scenario $scenario, engine $engine ($dockerd_bin)"
@@ -94,6 +94,9 @@ until "$ctr_bin" --address /run/containerd-uml/containerd.sock version >/dev/nul
 done
 ts "containerd up"
 ts "starting dockerd"
+# Engine 29 adds a time namespace to every container, which Debian 12's runc 1.1.5 does not know.
+if [[ $engine == 29 ]]; then echo '{"features": {"time-namespaces": false}}'; else echo '{}'; fi \
+  >/run/docker-uml/daemon.json
 # The engine's own firewall rules serve bridge networks and published ports, neither used here:
 # off, for 28 too, whose --ip6tables defaults to on (UML loads no ip6tables module). The rules
 # for the containers' DNS resolver come anyway, through the legacy backend bound above.
@@ -101,7 +104,7 @@ ts "starting dockerd"
   --data-root /run/docker-uml/data --exec-root /run/docker-uml/exec -H "$MVLAN_UML_SOCK" \
   --pidfile /run/docker-uml/docker.pid --storage-driver=vfs --bridge=none \
   --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
-  >"$dir/dockerd.log" 2>&1 </dev/null &
+  --config-file /run/docker-uml/daemon.json >"$dir/dockerd.log" 2>&1 </dev/null &
 dockerd_pid=$!
 until "$docker_bin" -H "$MVLAN_UML_SOCK" version >/dev/null 2>&1; do
   kill -0 $dockerd_pid 2>/dev/null || { ts "dockerd exited"; finish 1; }

@@ -5,7 +5,7 @@
 #   if [[ -z ${MVLAN_IN_UML:-} ]]; then exec bash "$(dirname "$0")/uml_engine.sh" "$0" "$@"; fi
 #   source "$MVLAN_UML_LIB"
 #
-# so that run on the host it boots UML (passing --mvlan PATH and --engine 20|28 on), and inside
+# so that run on the host it boots UML (passing --mvlan PATH and --engine 20|28|29 on), and inside
 # UML it gets: one engine of that generation (dk ..., its own client; E2E_ENGINE) with mvlan as
 # -d mvlan / --ipam-driver mvlan and the image busybox:e2e, both started by the init; the root
 # network namespace of UML to make links in; and the same step log and assertions as lib.sh.
@@ -14,7 +14,7 @@
 set -Eeuo pipefail
 E2E_NAME=$(basename "$0" .sh)
 E2E_IMAGE=busybox:e2e
-# The engine generation the init started (20 or 28, as lib.sh's), for what differs between them.
+# The engine generation the init started (20, 28 or 29, as lib.sh's), for what differs between them.
 E2E_ENGINE=${MVLAN_UML_ENGINE:-20}
 E2E_T0=$EPOCHREALTIME
 E2E_PID=$$

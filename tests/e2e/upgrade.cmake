@@ -4,7 +4,4 @@
 # `docker plugin disable -f` / `upgrade` / `enable`: network, addresses and allocations survive.
 # The release binary, as for the other managed-plugin scenarios (ASan's runtime is not in the
 # plugin's rootfs). Needs the package docker-registry (in the Makefile's TEST_PKGS).
-mvlan_e2e_test(managed_upgrade upgrade_test.sh TIMEOUT 300
-  ARGS --mvlan ${MVLAN_RELEASE_BIN})
-mvlan_e2e_test(managed_upgrade_engine28 upgrade_test.sh TIMEOUT 360
-  ARGS --mvlan ${MVLAN_RELEASE_BIN} --engine 28)
+mvlan_e2e_matrix(managed_upgrade upgrade_test.sh TIMEOUT 360 ARGS --mvlan ${MVLAN_RELEASE_BIN})

@@ -14,7 +14,7 @@
 #   6. removal; the registry is stopped and its storage removed (also on failure: the harness's
 #      cleanup ends every recorded process and removes the run directory).
 #
-# Usage: tests/e2e/upgrade_test.sh --mvlan build/mvlan [--engine 20|28]   (the release binary)
+# Usage: tests/e2e/upgrade_test.sh --mvlan build/mvlan [--engine 20|28|29]   (the release binary)
 source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require

@@ -7,7 +7,7 @@
 # endpoints are exactly Docker's containers, no address is held twice or by no container, no link
 # is left in the host's namespace, and `docker network rm` leaves mvlan holding nothing.
 #
-# Usage: tests/fault/engine_restart_plugin_late_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/fault/engine_restart_plugin_late_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/../e2e/lib.sh" "$@"
 
 plugin_require

@@ -5,7 +5,7 @@
 # again; no endpoint link is left in the host's namespace. The kill lands after a random number
 # of Joins (seeded; E2E_FAULT_SEED repeats a run).
 #
-# Usage: tests/fault/plugin_kill_during_runs_test.sh --mvlan build/mvlan [--engine 20|28]
+# Usage: tests/fault/plugin_kill_during_runs_test.sh --mvlan build/mvlan [--engine 20|28|29]
 source "$(dirname "$0")/../e2e/lib.sh" "$@"
 
 plugin_require

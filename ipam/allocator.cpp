@@ -6,7 +6,7 @@
 namespace mvlan::ipam {
 namespace {
 
-constexpr const char* kValidOptions = "allocation=round-robin|lowest";
+constexpr const char* kValidOptions = "allocation=round-robin|lowest, sticky=true|false";
 
 int min_length(Family f) {
   return f == Family::V4 ? 8 : 16;
@@ -63,6 +63,14 @@ PoolSpec validate_pool_request(const PoolRequest& request) {
     }
   }
   for (const auto& [key, value] : request.options) {
+    if (key == "sticky") {
+      if (value != "true" && value != "false") {
+        throw invalid("invalid ipam option sticky=" + shown_value(value) +
+                      " (--ipam-opt): valid values are true (default) and false");
+      }
+      spec.sticky = value == "true";
+      continue;
+    }
     if (key != "allocation") {
       throw invalid("unknown ipam option " + shown_value(key) +
                     " (--ipam-opt): valid options are " + kValidOptions);
@@ -75,6 +83,26 @@ PoolSpec validate_pool_request(const PoolRequest& request) {
     spec.order = *order;
   }
   return spec;
+}
+
+std::string describe(const Pool& p) {
+  std::string s = "pool " + p.subnet.str();
+  if (p.range) s += " (ip-range " + p.range->str() + ")";
+  return s;
+}
+
+void check_requested(const Pool& pool, const Address& a) {
+  if (a.family() != pool.subnet.family()) {
+    throw invalid("Address " + a.str() + " is " + name_of(a.family()) + " but " + describe(pool) +
+                  " is " + name_of(pool.subnet.family()));
+  }
+  if (!pool.subnet.contains(a)) {
+    throw invalid("Address " + a.str() + " is outside " + describe(pool) +
+                  "; give an address inside " + pool.subnet.str());
+  }
+  if (auto why = reserved_by_rule(pool.subnet, a)) {
+    throw invalid("Address " + a.str() + " is " + *why + " and is never granted");
+  }
 }
 
 std::optional<std::string> reserved_by_rule(const Prefix& subnet, const Address& a) {

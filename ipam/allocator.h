@@ -30,6 +30,12 @@ using OverlapLookup = std::function<std::optional<Prefix>(const Prefix& candidat
 // Checks every field of a RequestPool; throws Error(Invalid) naming the field and what is valid.
 PoolSpec validate_pool_request(const PoolRequest& request);
 
+// "pool 192.0.2.0/24 (ip-range 192.0.2.128/25)": how messages name a pool.
+std::string describe(const Pool& pool);
+// Checks an address a request names (--ip, --aux-address, --gateway) against the pool: family,
+// inside the subnet, not reserved by rule. Throws Error(Invalid) saying which and what is valid.
+void check_requested(const Pool& pool, const Address& a);
+
 // Why `a` can never be granted from `subnet` (network, broadcast, subnet-router anycast), if so.
 std::optional<std::string> reserved_by_rule(const Prefix& subnet, const Address& a);
 // The subnet without the addresses reserved by rule; empty for none.

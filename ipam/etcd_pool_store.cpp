@@ -8,6 +8,7 @@
 #include <set>
 
 #include "ipam/error.h"
+#include "ipam/shown.h"
 
 namespace mvlan::ipam {
 namespace {
@@ -62,12 +63,6 @@ std::mt19937_64& rng() {
 
 std::string nonce() {
   return std::to_string(rng()());
-}
-
-std::string describe(const Pool& p) {
-  std::string s = "pool " + p.subnet.str();
-  if (p.range) s += " (ip-range " + p.range->str() + ")";
-  return s;
 }
 
 json parse_value(const etcd::KeyValue& kv) {
@@ -548,17 +543,7 @@ Cidr EtcdPoolStore::request_address(const std::string& pool_id, const AddressReq
     const Pool& pool = lp->pool;
     if (request.address) {
       const Address& a = *request.address;
-      if (a.family() != pool.subnet.family()) {
-        throw invalid("Address " + a.str() + " is " + name_of(a.family()) + " but " +
-                      describe(pool) + " is " + name_of(pool.subnet.family()));
-      }
-      if (!pool.subnet.contains(a)) {
-        throw invalid("Address " + a.str() + " is outside " + describe(pool) +
-                      "; give an address inside " + pool.subnet.str());
-      }
-      if (auto why = reserved_by_rule(pool.subnet, a)) {
-        throw invalid("Address " + a.str() + " is " + *why + " and is never granted");
-      }
+      check_requested(pool, a);
       if (request.gateway) return grant_shared(pool, a, GrantKind::Gateway, true);
       if (request.mac.empty() && std::chrono::steady_clock::now() - lp->created < kSetupWindow) {
         return grant_shared(pool, a, GrantKind::Static, false);
@@ -636,6 +621,12 @@ bool EtcdPoolStore::release_address(const std::string& pool_id, const Address& a
   }
 }
 
+Address EtcdPoolStore::forget(const std::string& pool_id, const std::string& name) {
+  throw not_found("no name " + shown_value(name, 120) + " is bound in pool " +
+                  shown_value(pool_id, 120) +
+                  ": with MVLAN_IPAM_BACKEND=etcd mvlan binds no names to addresses yet");
+}
+
 std::optional<Pool> EtcdPoolStore::find_pool(const std::string& pool_id) {
   auto lp = local(pool_id);
   if (!lp) return std::nullopt;
@@ -652,7 +643,7 @@ std::vector<PoolStatus> EtcdPoolStore::status() {
   const auto cluster = cluster_status();
   std::vector<PoolStatus> out;
   for (const auto& pool : mine) {
-    PoolStatus ps{pool, {}, std::nullopt, capacity(dynamic_bounds(pool))};
+    PoolStatus ps{pool, {}, std::nullopt, capacity(dynamic_bounds(pool)), {}};
     for (const auto& set : cluster.sets) {
       if (set.space != pool.address_space || !(set.subnet == pool.subnet)) continue;
       for (const auto& g : set.grants) {

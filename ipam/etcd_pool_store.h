@@ -59,6 +59,8 @@ class EtcdPoolStore final : public PoolStore {
   bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
+  // Bindings are not kept in etcd yet: names are ignored, so there is never one to forget.
+  Address forget(const std::string& pool_id, const std::string& name) override;
   // Writes the endpoint ID into the address's record when this host holds it alone (a gateway
   // or aux address is no endpoint's); a grant whose recorded MAC differs is another endpoint's.
   void record_endpoint(const Address& address, const std::string& endpoint_id,

@@ -36,6 +36,7 @@ struct PoolSpec {
   std::optional<Prefix> subnet;
   std::optional<Prefix> range;
   AllocationOrder order = AllocationOrder::RoundRobin;
+  bool sticky = true;  // --ipam-opt sticky=false: names are not bound to addresses
 };
 
 struct Pool {
@@ -44,6 +45,7 @@ struct Pool {
   Prefix subnet;
   std::optional<Prefix> range;
   AllocationOrder order = AllocationOrder::RoundRobin;
+  bool sticky = true;
   long long set_id = 0;
 };
 
@@ -57,6 +59,18 @@ struct AddressRequest {
   std::optional<Address> address;  // none = any free address
   bool gateway = false;            // RequestAddressType = com.docker.network.gateway
   std::string mac;                 // com.docker.network.endpoint.macaddress, informational
+  // The key the grant is bound to in a sticky pool (binding_key() of the container's name, which
+  // engines >= 29 send); "" binds nothing.
+  std::string name;
+};
+
+// A name bound to an address in a pool: the name gets that address back when it asks again. A
+// parked binding's address is released by its container but kept for the name: no other grant
+// takes it while another address is free.
+struct Binding {
+  std::string name;
+  Address address;
+  std::optional<long long> parked_at;  // unix milliseconds; none while a container holds it
 };
 
 struct Allocation {
@@ -74,9 +88,10 @@ struct DefaultPool {
 
 struct PoolStatus {
   Pool pool;
-  std::vector<Allocation> allocations;  // ordered by address
+  std::vector<Allocation> allocations;  // ordered by address, parked ones included
   std::optional<Address> cursor;        // the last dynamic grant in this pool's range
   u128 dynamic_capacity = 0;
+  std::vector<Binding> bindings;  // ordered by name
 };
 
 }  // namespace mvlan::ipam

@@ -21,9 +21,11 @@ class PoolStore {
   virtual bool release_pool(const std::string& pool_id) = 0;
 
   // Grants one address, returned with the pool's prefix length. Throws NotFound (pool), Invalid
-  // (outside, reserved by rule), Conflict (taken) or Exhausted (no free address).
+  // (outside, reserved by rule), Conflict (taken) or Exhausted (no free address). In a sticky
+  // pool a request with a name gets the address parked for it, and binds the name to its grant.
   virtual Cidr request_address(const std::string& pool_id, const AddressRequest& request) = 0;
-  // False when the pool or the grant did not exist (releasing twice is fine).
+  // False when the pool or the grant did not exist (releasing twice is fine). A bound address
+  // is parked for its name, not freed.
   virtual bool release_address(const std::string& pool_id, const Address& address) = 0;
 
   // Records that endpoint `endpoint_id` (MAC `mac`) holds `address`, granted by this host, so a
@@ -32,6 +34,10 @@ class PoolStore {
   // endpoint list anyway (SQLite: `mvlan status` joins the local endpoints by address).
   virtual void record_endpoint(const Address& /*address*/, const std::string& /*endpoint_id*/,
                                const std::string& /*mac*/) {}
+
+  // Drops the parked binding of `name` in the pool and frees its address, which it returns.
+  // Throws NotFound (pool, or no such binding) or Conflict (a container holds the address).
+  virtual Address forget(const std::string& pool_id, const std::string& name) = 0;
 
   virtual std::optional<Pool> find_pool(const std::string& pool_id) = 0;
   virtual std::vector<PoolStatus> status() = 0;

@@ -95,6 +95,23 @@ const std::vector<const char*>& migrations() {
       CREATE INDEX endpoints_by_address4 ON endpoints(address4);
       CREATE INDEX endpoints_by_address6 ON endpoints(address6);
       )sql",
+      // 5: sticky addresses. A container's name (engines >= 29 send it) bound to the address it
+      // was granted in a pool. While no container holds it the binding is parked (parked_at set)
+      // and its allocation row stays, so the taken runs keep every other grant off it; only when
+      // no other address is free is the oldest parked one given to someone else.
+      R"sql(
+      ALTER TABLE pools ADD COLUMN sticky INTEGER NOT NULL DEFAULT 1;
+      CREATE TABLE bindings (
+        pool_id   TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        set_id    INTEGER NOT NULL,
+        address   BLOB NOT NULL,
+        parked_at INTEGER,             -- unix ms, strictly increasing per set; NULL while held
+        PRIMARY KEY (pool_id, name)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX bindings_by_address ON bindings(set_id, address);
+      CREATE INDEX bindings_parked ON bindings(set_id, parked_at) WHERE parked_at IS NOT NULL;
+      )sql",
   };
   return all;
 }

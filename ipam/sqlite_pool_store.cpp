@@ -23,7 +23,7 @@ Address address_from(const SQLite::Column& c) {
 }
 
 Pool pool_from(SQLite::Statement& s) {
-  // Columns: id, space, subnet, ip_range, allocation, set_id
+  // Columns: id, space, subnet, ip_range, allocation, set_id, sticky
   Pool p;
   p.id = s.getColumn(0).getString();
   p.address_space = s.getColumn(1).getString();
@@ -34,21 +34,16 @@ Pool pool_from(SQLite::Statement& s) {
   p.order =
       parse_allocation_order(s.getColumn(4).getString()).value_or(AllocationOrder::RoundRobin);
   p.set_id = s.getColumn(5).getInt64();
+  p.sticky = s.getColumn(6).getInt() != 0;
   return p;
 }
 
-constexpr const char* kPoolColumns = "id, space, subnet, ip_range, allocation, set_id";
-
-std::string describe(const Pool& p) {
-  std::string s = "pool " + p.subnet.str();
-  if (p.range) s += " (ip-range " + p.range->str() + ")";
-  return s;
-}
+constexpr const char* kPoolColumns = "id, space, subnet, ip_range, allocation, set_id, sticky";
 
 }  // namespace
 
 SqlitePoolStore::SqlitePoolStore(store::Database& db, std::vector<DefaultPool> defaults)
-    : db_(db), defaults_(std::move(defaults)) {}
+    : db_(db), defaults_(std::move(defaults)), bindings_(db) {}
 
 std::optional<Pool> SqlitePoolStore::load_pool(const std::string& pool_id) {
   static const std::string sql = std::string("SELECT ") + kPoolColumns + " FROM pools WHERE id = ?";
@@ -217,6 +212,7 @@ long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
       s.bind(2, static_cast<int64_t>(other));
       s.exec();
     }
+    bindings_.move_set(other, into);
     for (const char* sql :
          {"DELETE FROM taken_runs WHERE set_id = ?", "DELETE FROM address_sets WHERE id = ?"}) {
       auto& s = db_.statement(sql);
@@ -290,11 +286,12 @@ Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
     pool.subnet = subnet;
     pool.range = spec.range;
     pool.order = spec.order;
+    pool.sticky = spec.sticky;
     pool.set_id = set_id;
 
     auto& ins = db_.statement(
-        "INSERT INTO pools (id, space, family, subnet, first, last, ip_range, allocation, set_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO pools (id, space, family, subnet, first, last, ip_range, allocation, set_id, "
+        "sticky) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     ins.bind(1, pool.id);
     ins.bind(2, pool.address_space);
     ins.bind(3, family_number(subnet.family()));
@@ -308,6 +305,7 @@ Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
     }
     ins.bind(8, name_of(pool.order));
     ins.bind(9, static_cast<int64_t>(set_id));
+    ins.bind(10, pool.sticky ? 1 : 0);
     ins.exec();
     return pool;
   });
@@ -317,6 +315,7 @@ bool SqlitePoolStore::release_pool(const std::string& pool_id) {
   return db_.write([&] {
     auto pool = load_pool(pool_id);
     if (!pool) return false;
+    bindings_.drop_pool(pool_id);
     for (const char* sql :
          {"DELETE FROM allocations WHERE pool_id = ?", "DELETE FROM pools WHERE id = ?"}) {
       auto& s = db_.statement(sql);
@@ -348,55 +347,91 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
       throw not_found("unknown PoolID " + shown_value(pool_id, 120) +
                       ": mvlan holds no such pool (it was released, or never requested here)");
     }
-    auto runs = [&](const Address& x) { return run_at_or_before(pool->set_id, x); };
-
-    Address granted;
+    const bool bind = pool->sticky && !request.gateway && !request.name.empty();
     GrantKind kind = request.gateway ? GrantKind::Gateway : GrantKind::Dynamic;
+    Address granted;
     if (request.address) {
-      const Address& a = *request.address;
-      if (a.family() != pool->subnet.family()) {
-        throw invalid("Address " + a.str() + " is " + name_of(a.family()) + " but " +
-                      describe(*pool) + " is " + name_of(pool->subnet.family()));
-      }
-      if (!pool->subnet.contains(a)) {
-        throw invalid("Address " + a.str() + " is outside " + describe(*pool) +
-                      "; give an address inside " + pool->subnet.str());
-      }
-      if (auto why = reserved_by_rule(pool->subnet, a)) {
-        throw invalid("Address " + a.str() + " is " + *why + " and is never granted");
-      }
-      if (auto held = allocation_at(pool->set_id, a)) {
-        std::string holder = held->kind == GrantKind::Gateway
-                                 ? std::string("the gateway")
-                                 : std::string("a ") + name_of(held->kind) + " address";
-        if (!held->mac.empty()) holder += " of the endpoint with MAC " + held->mac;
-        if (held->pool_id != pool->id) holder += ", through pool " + held->pool_id;
-        throw conflict("Address " + a.str() + " is already in use in " + describe(*pool) +
-                       " (held as " + holder + ")");
-      }
+      granted = *request.address;
+      check_requested(*pool, granted);
+      take_over_parked(*pool, granted);
       if (!request.gateway) kind = GrantKind::Static;
-      granted = a;
     } else if (request.gateway) {
-      auto a = pick_gateway(runs, *pool);
+      auto a = pick_gateway([&](const Address& x) { return run_at_or_before(pool->set_id, x); },
+                            *pool);
       if (!a) {
         throw Error(ErrorKind::Exhausted, "no free address for the gateway in " + describe(*pool));
       }
       granted = *a;
     } else {
-      auto bounds = dynamic_bounds(*pool);
-      std::optional<Address> a;
-      if (bounds) a = pick_dynamic(runs, *bounds, cursor(pool->set_id, *bounds), pool->order);
-      if (!a) {
-        throw Error(ErrorKind::Exhausted, "no free address left in " + describe(*pool) + ": all " +
-                                              to_string(capacity(bounds)) +
-                                              " usable addresses are in use");
+      if (bind) {
+        if (auto mine = bindings_.find(pool->id, request.name); mine && mine->parked_at) {
+          bindings_.hold(pool->id, request.name);
+          set_mac(pool->set_id, mine->address, request.mac);
+          return Cidr{mine->address, pool->subnet.length()};
+        }
       }
-      granted = *a;
-      set_cursor(pool->set_id, *bounds, granted);
+      granted = pick_free(*pool);
     }
     take(*pool, granted, kind, request.mac);
+    if (bind) rebind(*pool, request.name, granted);
     return Cidr{granted, pool->subnet.length()};
   });
+}
+
+void SqlitePoolStore::take_over_parked(const Pool& pool, const Address& a) {
+  auto held = allocation_at(pool.set_id, a);
+  if (!held) return;
+  if (auto parked = bindings_.at(pool.set_id, a); parked && parked->binding.parked_at) {
+    // A name given with --ip wins over a parking: the parked name gets a fresh address next time.
+    bindings_.drop(parked->pool_id, parked->binding.name);
+    give_back(pool.set_id, a);
+    return;
+  }
+  std::string holder = held->kind == GrantKind::Gateway
+                           ? std::string("the gateway")
+                           : std::string("a ") + name_of(held->kind) + " address";
+  if (!held->mac.empty()) holder += " of the endpoint with MAC " + held->mac;
+  if (held->pool_id != pool.id) holder += ", through pool " + held->pool_id;
+  throw conflict("Address " + a.str() + " is already in use in " + describe(pool) + " (held as " +
+                 holder + ")");
+}
+
+Address SqlitePoolStore::pick_free(const Pool& pool) {
+  auto bounds = dynamic_bounds(pool);
+  if (bounds) {
+    auto runs = [&](const Address& x) { return run_at_or_before(pool.set_id, x); };
+    if (auto a = pick_dynamic(runs, *bounds, cursor(pool.set_id, *bounds), pool.order)) {
+      set_cursor(pool.set_id, *bounds, *a);
+      return *a;
+    }
+    // Parking never makes a pool run out: the address parked longest goes first.
+    if (auto oldest = bindings_.oldest_parked(pool.set_id, *bounds)) {
+      bindings_.drop(oldest->pool_id, oldest->binding.name);
+      give_back(pool.set_id, oldest->binding.address);
+      return oldest->binding.address;
+    }
+  }
+  throw Error(ErrorKind::Exhausted, "no free address left in " + describe(pool) + ": all " +
+                                        to_string(capacity(bounds)) +
+                                        " usable addresses are in use");
+}
+
+void SqlitePoolStore::rebind(const Pool& pool, const std::string& name, const Address& a) {
+  if (auto before = bindings_.find(pool.id, name)) {
+    // The name moves to its new address: a parked old one is free again, a held old one (another
+    // container that had this name, renamed since) keeps its grant without a name.
+    bindings_.drop(pool.id, name);
+    if (before->parked_at) give_back(pool.set_id, before->address);
+  }
+  bindings_.bind(pool.id, pool.set_id, name, a);
+}
+
+void SqlitePoolStore::set_mac(long long set_id, const Address& a, const std::string& mac) {
+  auto& s = db_.statement("UPDATE allocations SET mac = ? WHERE set_id = ? AND address = ?");
+  s.bind(1, mac);
+  s.bind(2, static_cast<int64_t>(set_id));
+  bind_bytes(s, 3, a.bytes());
+  s.exec();
 }
 
 bool SqlitePoolStore::release_address(const std::string& pool_id, const Address& address) {
@@ -413,8 +448,33 @@ bool SqlitePoolStore::release_address(const std::string& pool_id, const Address&
       throw conflict("Address " + address.str() + " is held through pool " + held->pool_id +
                      ", not " + pool->id + "; nothing was released");
     }
+    if (auto bound = bindings_.at(pool->set_id, address)) {
+      if (bound->binding.parked_at) return false;  // released before
+      bindings_.park(pool->set_id, address);
+      return true;
+    }
     give_back(pool->set_id, address);
     return true;
+  });
+}
+
+Address SqlitePoolStore::forget(const std::string& pool_id, const std::string& name) {
+  return db_.write([&] {
+    auto pool = load_pool(pool_id);
+    if (!pool) {
+      throw not_found("unknown pool " + shown_value(pool_id, 120) + "; mvlan status lists them");
+    }
+    auto b = bindings_.find(pool_id, name);
+    if (!b) {
+      throw not_found("no name " + shown_value(name, 120) + " is bound in " + describe(*pool));
+    }
+    if (!b->parked_at) {
+      throw conflict(shown_value(name, 120) + " holds " + b->address.str() + " in " +
+                     describe(*pool) + " now; only a parked binding can be forgotten");
+    }
+    bindings_.drop(pool_id, name);
+    give_back(pool->set_id, b->address);
+    return b->address;
   });
 }
 
@@ -429,7 +489,7 @@ std::vector<PoolStatus> SqlitePoolStore::status() {
       static const std::string sql =
           std::string("SELECT ") + kPoolColumns + " FROM pools ORDER BY space, family, first, id";
       auto& s = db_.statement(sql.c_str());
-      while (s.executeStep()) out.push_back(PoolStatus{pool_from(s), {}, std::nullopt, 0});
+      while (s.executeStep()) out.push_back(PoolStatus{pool_from(s), {}, std::nullopt, 0, {}});
     }
     for (auto& ps : out) {
       auto& s = db_.statement(
@@ -444,6 +504,7 @@ std::vector<PoolStatus> SqlitePoolStore::status() {
       const auto bounds = dynamic_bounds(ps.pool);
       if (bounds) ps.cursor = cursor(ps.pool.set_id, *bounds);
       ps.dynamic_capacity = capacity(bounds);
+      ps.bindings = bindings_.of_pool(ps.pool.id);
     }
     return out;
   });

@@ -5,6 +5,7 @@
 #include "ipam/allocator.h"
 #include "ipam/database.h"
 #include "ipam/pool_store.h"
+#include "ipam/sqlite_bindings.h"
 
 namespace mvlan::ipam {
 
@@ -18,6 +19,7 @@ class SqlitePoolStore final : public PoolStore {
   bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
+  Address forget(const std::string& pool_id, const std::string& name) override;
 
  private:
   std::optional<Pool> load_pool(const std::string& pool_id);
@@ -31,9 +33,16 @@ class SqlitePoolStore final : public PoolStore {
   void rebuild_runs(long long set_id);
   long long merge_sets(const std::vector<long long>& set_ids);
   std::string unique_pool_id(const PoolSpec& spec, const Prefix& subnet);
+  // An address a request names: free, or parked (its binding is dropped); else Conflict.
+  void take_over_parked(const Pool& pool, const Address& a);
+  // The next dynamic address, or the one parked longest when none is free; else Exhausted.
+  Address pick_free(const Pool& pool);
+  void rebind(const Pool& pool, const std::string& name, const Address& a);
+  void set_mac(long long set_id, const Address& a, const std::string& mac);
 
   store::Database& db_;
   std::vector<DefaultPool> defaults_;
+  SqliteBindings bindings_;
 };
 
 }  // namespace mvlan::ipam

@@ -10,6 +10,8 @@ namespace {
 
 constexpr const char* kGatewayType = "com.docker.network.gateway";
 constexpr const char* kMacOption = "com.docker.network.endpoint.macaddress";
+// Engines >= 29 name the container asking (not for gateway or --aux-address requests).
+constexpr const char* kNameOption = "com.docker.network.endpoint.name";
 
 ipam::Address parse_address_field(const std::string& text) {
   auto a = ipam::Address::parse(text);
@@ -52,6 +54,8 @@ ipam::AddressRequest address_request_from(const json& body) {
     }
     r.mac = format_mac(*mac);
   }
+  // Raw: IpamDriver turns it into a binding key, or ignores it (never failing the start).
+  if (auto it = options.find(kNameOption); it != options.end()) r.name = it->second;
   return r;
 }
 

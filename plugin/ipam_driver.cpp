@@ -1,7 +1,9 @@
 #include "plugin/ipam_driver.h"
 
 #include "ipam/allocator.h"
+#include "ipam/binding_key.h"
 #include "ipam/error.h"
+#include "ipam/shown.h"
 #include "plugin/log.h"
 
 namespace mvlan::plugin {
@@ -24,13 +26,22 @@ void IpamDriver::release_pool(const std::string& pool_id) {
 }
 
 ipam::Cidr IpamDriver::request_address(const std::string& pool_id,
-                                       const ipam::AddressRequest& request) {
+                                       ipam::AddressRequest request) {
   if (pool_id.empty()) throw invalid("field PoolID must not be empty");
+  if (!request.name.empty()) {
+    auto key = ipam::binding_key(request.name);
+    if (!key) {
+      log::warn("endpoint name " + shown_value(request.name, 80) +
+                " is not a container name: the address is granted but bound to no name");
+    }
+    request.name = key.value_or("");
+  }
   const ipam::Cidr granted = pools_.request_address(pool_id, request);
   log::info("granted " + granted.address.str() + " from pool " + pool_id +
-            (request.gateway       ? " (gateway)"
+            (request.gateway    ? " (gateway)"
              : request.mac.empty() ? ""
-                                   : " to MAC " + request.mac));
+                                   : " to MAC " + request.mac) +
+            (request.name.empty() ? "" : " for " + request.name));
   return granted;
 }
 

@@ -19,7 +19,8 @@ class IpamDriver {
 
   ipam::Pool request_pool(const ipam::PoolRequest& request);
   void release_pool(const std::string& pool_id);
-  ipam::Cidr request_address(const std::string& pool_id, const ipam::AddressRequest& request);
+  // A name that cannot be a container's is logged and ignored: it never fails a start.
+  ipam::Cidr request_address(const std::string& pool_id, ipam::AddressRequest request);
   void release_address(const std::string& pool_id, const ipam::Address& address);
 
  private:

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin/forget.h"
 #include "plugin/options.h"
 #include "plugin/serve.h"
 #include "plugin/status.h"
@@ -25,10 +26,14 @@ Commands:
                                  (default 198.18.0.0/15/24,fd6d:766c:616e::/48/64)
              MVLAN_JOIN_GRACE    seconds a container's link found at start is left for
                                  Docker to take into the container (0-3600, default 60)
-  status   show pools, gateways, reserved addresses and allocations
+  status   show pools, gateways, reserved addresses, allocations and name bindings
              --state-dir DIR     (MVLAN_STATE_DIR, default /var/lib/mvlan)
              --json              machine-readable output
              (with MVLAN_IPAM_BACKEND=etcd: every host's pools and grants, with their holders)
+  forget NAME [--pool ID | --subnet CIDR]
+           drop NAME's parked address binding (sticky addresses, engines >= 29) and free the
+           address; refused while a container holds it
+             --state-dir DIR     (MVLAN_STATE_DIR, default /var/lib/mvlan)
   release-host HOST [--force]
            free in etcd the addresses of a host that is gone for good (shared gateways and aux
            addresses stay); refused while HOST's plugin is alive unless --force
@@ -65,6 +70,7 @@ int main(int argc, char** argv) {
       return print_status(parse_status(args, process_environment()), std::cout);
     if (command == "release-host")
       return release_host(parse_release_host(args, process_environment()), std::cout);
+    if (command == "forget") return forget(parse_forget(args, process_environment()), std::cout);
   } catch (const std::invalid_argument& e) {
     std::cerr << "mvlan " << command << ": " << e.what() << "\n";
     return 2;

@@ -157,6 +157,36 @@ ReleaseHostOptions parse_release_host(const std::vector<std::string>& args,
   return o;
 }
 
+ForgetOptions parse_forget(const std::vector<std::string>& args, const Environment& env) {
+  ForgetOptions o;
+  o.state_dir = env_or(env, "MVLAN_STATE_DIR", o.state_dir);
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    if (take_value(args, i, "--pool", v)) {
+      o.pool = v;
+    } else if (take_value(args, i, "--subnet", v)) {
+      o.subnet = v;
+    } else if (take_value(args, i, "--state-dir", v)) {
+      o.state_dir = v;
+    } else if (o.name.empty() && !args[i].empty() && args[i][0] != '-') {
+      o.name = args[i];
+    } else {
+      throw std::invalid_argument("unknown argument \"" + args[i].substr(0, 80) +
+                                  "\" for forget; usage: forget NAME [--pool ID | --subnet CIDR] "
+                                  "[--state-dir DIR]");
+    }
+  }
+  if (o.name.empty()) {
+    throw std::invalid_argument("forget needs a NAME (a container's name, as mvlan status shows)");
+  }
+  if (parse_ipam_backend(env).etcd) {
+    throw std::invalid_argument(
+        "forget works on the local database; with MVLAN_IPAM_BACKEND=etcd mvlan binds no names "
+        "to addresses yet");
+  }
+  return o;
+}
+
 IpamBackend parse_ipam_backend(const Environment& env) {
   IpamBackend b;
   const std::string backend = env_or(env, "MVLAN_IPAM_BACKEND", "sqlite");

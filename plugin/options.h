@@ -44,6 +44,13 @@ struct ReleaseHostOptions {
   IpamBackend ipam;
 };
 
+struct ForgetOptions {
+  std::string name;
+  std::string pool;    // --pool ID: needed when the name is bound in several pools
+  std::string subnet;  // --subnet CIDR: the same, by the pool's subnet
+  std::string state_dir = "/var/lib/mvlan";
+};
+
 using Environment = std::map<std::string, std::string>;
 Environment process_environment();
 
@@ -51,6 +58,7 @@ Environment process_environment();
 ServeOptions parse_serve(const std::vector<std::string>& args, const Environment& env);
 StatusOptions parse_status(const std::vector<std::string>& args, const Environment& env);
 ReleaseHostOptions parse_release_host(const std::vector<std::string>& args, const Environment& env);
+ForgetOptions parse_forget(const std::vector<std::string>& args, const Environment& env);
 IpamBackend parse_ipam_backend(const Environment& env);
 
 std::string database_path(const std::string& state_dir);

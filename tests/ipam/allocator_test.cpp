@@ -102,6 +102,20 @@ TEST_CASE("unknown ipam options are refused with the list of valid ones", "[rule
   CHECK(validate_pool_request(r).order == AllocationOrder::Lowest);
 }
 
+TEST_CASE("sticky is on unless --ipam-opt sticky=false; other values are refused", "[rules]") {
+  auto r = request("192.0.2.0/24");
+  CHECK(validate_pool_request(r).sticky);
+  r.options = {{"sticky", "false"}};
+  CHECK_FALSE(validate_pool_request(r).sticky);
+  r.options = {{"sticky", "true"}};
+  CHECK(validate_pool_request(r).sticky);
+  r.options = {{"sticky", "no"}};
+  CHECK_THAT(refusal(r), Catch::Contains("sticky=\"no\"") &&
+                             Catch::Contains("true (default) and false"));
+  r.options = {{"foo", "bar"}};
+  CHECK_THAT(refusal(r), Catch::Contains("sticky=true|false"));
+}
+
 TEST_CASE("IPv4 network and broadcast addresses are never granted, except in /31 and /32",
           "[rules]") {
   auto p24 = *Prefix::parse("192.0.2.0/24");

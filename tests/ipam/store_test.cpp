@@ -8,56 +8,11 @@
 #include "ipam/database.h"
 #include "ipam/error.h"
 #include "ipam/sqlite_pool_store.h"
+#include "tests/ipam/store_fixtures.h"
 
 using namespace mvlan;
 using namespace mvlan::ipam;
-
-namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/mvlan-store-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string db() const { return path + "/mvlan.db"; }
-};
-
-PoolSpec spec(const char* subnet, const char* range = nullptr, bool v6 = false) {
-  PoolRequest r;
-  r.address_space = kLocalSpace;
-  r.pool = subnet;
-  r.sub_pool = range ? range : "";
-  r.v6 = v6;
-  return validate_pool_request(r);
-}
-
-AddressRequest any() { return {}; }
-AddressRequest at(const char* a, const char* mac = "") {
-  AddressRequest r;
-  r.address = Address::parse(a);
-  r.mac = mac;
-  return r;
-}
-AddressRequest gateway(const char* a = nullptr) {
-  AddressRequest r;
-  if (a) r.address = Address::parse(a);
-  r.gateway = true;
-  return r;
-}
-
-ErrorKind kind_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.kind;
-  }
-  FAIL("no error");
-  return ErrorKind::Invalid;
-}
-
-}  // namespace
+using namespace mvlan::ipam::test;
 
 TEST_CASE("reopening the database preserves pools, grants and the round-robin cursor", "[store]") {
   TempDir dir;

@@ -1,0 +1,123 @@
+#include "ipam/sqlite_bindings.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "ipam/error.h"
+
+namespace mvlan::ipam {
+namespace {
+
+using store::bind_bytes;
+using store::column_bytes;
+
+Binding binding_from(SQLite::Statement& s, int first) {
+  // Columns from `first`: name, address, parked_at
+  auto a = Address::from_bytes(column_bytes(s.getColumn(first + 1)));
+  if (!a) throw Error(ErrorKind::Store, "state database holds a malformed bound address");
+  Binding b{s.getColumn(first).getString(), *a, std::nullopt};
+  if (!s.getColumn(first + 2).isNull()) b.parked_at = s.getColumn(first + 2).getInt64();
+  return b;
+}
+
+long long now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::optional<Binding> SqliteBindings::find(const std::string& pool_id, const std::string& name) {
+  auto& s = db_.statement(
+      "SELECT name, address, parked_at FROM bindings WHERE pool_id = ? AND name = ?");
+  s.bind(1, pool_id);
+  s.bind(2, name);
+  if (!s.executeStep()) return std::nullopt;
+  return binding_from(s, 0);
+}
+
+std::optional<PlacedBinding> SqliteBindings::at(long long set_id, const Address& a) {
+  auto& s = db_.statement(
+      "SELECT pool_id, name, address, parked_at FROM bindings WHERE set_id = ? AND address = ?");
+  s.bind(1, static_cast<int64_t>(set_id));
+  bind_bytes(s, 2, a.bytes());
+  if (!s.executeStep()) return std::nullopt;
+  return PlacedBinding{s.getColumn(0).getString(), binding_from(s, 1)};
+}
+
+void SqliteBindings::bind(const std::string& pool_id, long long set_id, const std::string& name,
+                          const Address& a) {
+  auto& s = db_.statement(
+      "INSERT INTO bindings (pool_id, name, set_id, address, parked_at) VALUES (?, ?, ?, ?, NULL)");
+  s.bind(1, pool_id);
+  s.bind(2, name);
+  s.bind(3, static_cast<int64_t>(set_id));
+  bind_bytes(s, 4, a.bytes());
+  s.exec();
+}
+
+void SqliteBindings::hold(const std::string& pool_id, const std::string& name) {
+  auto& s = db_.statement("UPDATE bindings SET parked_at = NULL WHERE pool_id = ? AND name = ?");
+  s.bind(1, pool_id);
+  s.bind(2, name);
+  s.exec();
+}
+
+void SqliteBindings::park(long long set_id, const Address& a) {
+  // The clock may step back (NTP, a reboot without RTC): eviction order must not.
+  auto& last = db_.statement(
+      "SELECT max(parked_at) FROM bindings WHERE set_id = ? AND parked_at IS NOT NULL");
+  last.bind(1, static_cast<int64_t>(set_id));
+  long long stamp = now_ms();
+  if (last.executeStep() && !last.getColumn(0).isNull()) {
+    stamp = std::max(stamp, static_cast<long long>(last.getColumn(0).getInt64()) + 1);
+  }
+  auto& s = db_.statement("UPDATE bindings SET parked_at = ? WHERE set_id = ? AND address = ?");
+  s.bind(1, static_cast<int64_t>(stamp));
+  s.bind(2, static_cast<int64_t>(set_id));
+  bind_bytes(s, 3, a.bytes());
+  s.exec();
+}
+
+void SqliteBindings::drop(const std::string& pool_id, const std::string& name) {
+  auto& s = db_.statement("DELETE FROM bindings WHERE pool_id = ? AND name = ?");
+  s.bind(1, pool_id);
+  s.bind(2, name);
+  s.exec();
+}
+
+std::optional<PlacedBinding> SqliteBindings::oldest_parked(long long set_id,
+                                                           const Bounds& within) {
+  auto& s = db_.statement(
+      "SELECT pool_id, name, address, parked_at FROM bindings WHERE set_id = ? AND parked_at IS "
+      "NOT NULL AND address >= ? AND address <= ? ORDER BY parked_at LIMIT 1");
+  s.bind(1, static_cast<int64_t>(set_id));
+  bind_bytes(s, 2, within.lo.bytes());
+  bind_bytes(s, 3, within.hi.bytes());
+  if (!s.executeStep()) return std::nullopt;
+  return PlacedBinding{s.getColumn(0).getString(), binding_from(s, 1)};
+}
+
+std::vector<Binding> SqliteBindings::of_pool(const std::string& pool_id) {
+  auto& s = db_.statement(
+      "SELECT name, address, parked_at FROM bindings WHERE pool_id = ? ORDER BY name");
+  s.bind(1, pool_id);
+  std::vector<Binding> out;
+  while (s.executeStep()) out.push_back(binding_from(s, 0));
+  return out;
+}
+
+void SqliteBindings::drop_pool(const std::string& pool_id) {
+  auto& s = db_.statement("DELETE FROM bindings WHERE pool_id = ?");
+  s.bind(1, pool_id);
+  s.exec();
+}
+
+void SqliteBindings::move_set(long long from, long long into) {
+  auto& s = db_.statement("UPDATE bindings SET set_id = ? WHERE set_id = ?");
+  s.bind(1, static_cast<int64_t>(into));
+  s.bind(2, static_cast<int64_t>(from));
+  s.exec();
+}
+
+}  // namespace mvlan::ipam

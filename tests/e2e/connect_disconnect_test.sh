@@ -76,7 +76,11 @@ step "connect c1 back to n1, then disconnect n2"
 assert_ok "network connect n1 c1" dk h1 network connect n1 c1
 a1b=$(ctr_ip h1 c1 n1)
 assert_match '^192\.0\.2\.[0-9]+$' "$a1b" "c1 got an address on n1 again ($a1b)"
-assert_ne "$a1" "$a1b" "the just-released $a1 is not handed out again at once (round-robin)"
+if ((E2E_ENGINE >= 29)); then # the engine names c1: its address was parked for it
+  assert_eq "$a1" "$a1b" "c1 gets its n1 address $a1 back (engine 29 names the container: sticky)"
+else
+  assert_ne "$a1" "$a1b" "the just-released $a1 is not handed out again at once (round-robin)"
+fi
 assert_ok "network disconnect n2 c1" dk h1 network disconnect n2 c1
 links=$(ctr_links c1)
 assert_match "^eth[0-9]+:$a1b/24\$" "$links" "c1 has one link, with $a1b/24 ($links)"

@@ -765,6 +765,17 @@ status_allocations() {
     }' | sort
 }
 
+# status_bindings HOST: the names HOST's IPAM has bound to addresses (sticky addresses), from
+# `mvlan status --json`, one "NAME ADDRESS STATE" line each (STATE held or parked), sorted.
+status_bindings() {
+  mvlan_status "$1" --json | json_flat | awk -F= '
+    /^Pools\.[0-9]+\.Bindings\.[0-9]+\.[A-Za-z]+=/ {
+      split($1, p, "."); k = p[2] "." p[4]; if (!(k in seen)) { seen[k] = 1; order[n++] = k }
+      v[k, p[5]] = substr($0, length($1) + 2)
+    }
+    END { for (i = 0; i < n; i++) { k = order[i]; print v[k, "Name"], v[k, "Address"], v[k, "State"] } }' | sort
+}
+
 # status_endpoints HOST: the endpoints HOST's driver holds, from `mvlan status --json`, one
 # "NETWORKID ENDPOINTID MAC ADDRESS ADDRESSIPV6 LINK" line each ("-" for an empty field), sorted.
 status_endpoints() {

@@ -2,8 +2,11 @@
 // Docker calls it (POST on the Unix socket, one keep-alive connection per client), timing each
 // request. Starts nothing itself.
 //
-//   ipam_load --socket PATH [--clients N] [--pairs M] [--pool CIDR] [--keep-pool] [--json FILE]
+//   ipam_load --socket PATH [--clients N] [--pairs M] [--pool CIDR] [--keep-pool] [--names]
+//             [--json FILE]
 //
+// --names sends engine 29's bodies: every RequestAddress names a new container
+// (com.docker.network.endpoint.name), so each grant binds a name and each release parks it.
 // M pairs in total are shared among the N clients. The pool (default 198.18.0.0/16) is created
 // first and released at the end unless --keep-pool. --json writes the figures (milliseconds) for
 // tests/bench/ipam_pairs.sh.
@@ -33,13 +36,14 @@ struct Settings {
   long pairs = 10000;
   std::string pool = "198.18.0.0/16";
   bool keep_pool = false;
+  bool names = false;
   std::string json_path;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "ipam_load: %s\nusage: ipam_load --socket PATH [--clients N] [--pairs M] "
-               "[--pool CIDR] [--keep-pool] [--json FILE]\n",
+               "[--pool CIDR] [--keep-pool] [--names] [--json FILE]\n",
                why.c_str());
   std::exit(2);
 }
@@ -64,6 +68,8 @@ Settings parse(int argc, char** argv) {
       s.json_path = value();
     } else if (a == "--keep-pool") {
       s.keep_pool = true;
+    } else if (a == "--names") {
+      s.names = true;
     } else {
       usage("unknown argument \"" + a + "\"");
     }
@@ -89,14 +95,13 @@ struct ClientResult {
   std::string first_error;
 };
 
-void run_client(const std::string& socket, const std::string& pool_id, long pairs,
-                ClientResult& out) {
+void run_client(const std::string& socket, const std::string& pool_id, long pairs, int client,
+                bool names, ClientResult& out) {
   auto http = connect(socket);
-  const std::string request_body =
-      json{{"PoolID", pool_id},
-           {"Address", ""},
-           {"Options", {{"com.docker.network.endpoint.macaddress", "02:42:c6:12:00:01"}}}}
-          .dump();
+  json request{{"PoolID", pool_id},
+               {"Address", ""},
+               {"Options", {{"com.docker.network.endpoint.macaddress", "02:42:c6:12:00:01"}}}};
+  std::string request_body = request.dump();
   out.request_us.reserve(static_cast<size_t>(pairs));
   out.release_us.reserve(static_cast<size_t>(pairs));
   out.pair_us.reserve(static_cast<size_t>(pairs));
@@ -106,6 +111,11 @@ void run_client(const std::string& socket, const std::string& pool_id, long pair
     if (std::getenv("IPAM_LOAD_VERBOSE")) std::fprintf(stderr, "pair %ld: %s\n", i, what.c_str());
   };
   for (; i < pairs; ++i) {
+    if (names) {
+      request["Options"]["com.docker.network.endpoint.name"] =
+          "bench-" + std::to_string(client) + "-" + std::to_string(i);
+      request_body = request.dump();
+    }
     const auto t0 = Clock::now();
     auto res = http->Post("/IpamDriver.RequestAddress", kHeaders, request_body, "");
     const auto t1 = Clock::now();
@@ -177,7 +187,7 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   for (int c = 0; c < s.clients; ++c) {
     const long share = s.pairs / s.clients + (c < s.pairs % s.clients ? 1 : 0);
-    threads.emplace_back(run_client, s.socket, pool_id, share,
+    threads.emplace_back(run_client, s.socket, pool_id, share, c, s.names,
                          std::ref(results[static_cast<size_t>(c)]));
   }
   for (auto& t : threads) t.join();
@@ -203,6 +213,7 @@ int main(int argc, char** argv) {
   if (!s.json_path.empty()) {
     std::ofstream out(s.json_path);
     out << json{{"clients", s.clients},
+                {"names", s.names},
                 {"pairs_ok", all.pair_us.size()},
                 {"pairs_asked", s.pairs},
                 {"seconds", seconds},

@@ -187,4 +187,49 @@ TEST_CASE("engine 29: a name whose release was answered gets its address back, t
   }
 }
 
+TEST_CASE("a name that cannot be a container's never fails a start: granted, bound to nothing, "
+          "one log line quoting it safely",
+          "[protocol][sticky]") {
+  Daemon d;
+  d.start();
+  REQUIRE(d.post("/IpamDriver.RequestPool",
+                 std::string(R"({"AddressSpace":"LocalDefault","Pool":"203.0.113.0/24",)"
+                             R"("SubPool":"","Options":{},"V6":false})"))
+              .status == 200);
+  // Invalid UTF-8 cannot reach a plugin raw: Go's JSON encoder turns it into U+FFFD.
+  const std::vector<std::string> hostile = {
+      std::string("web\nINFO forged line"), std::string(300, 'a'),
+      std::string("w\xef\xbf\xbd\xef\xbf\xbd"), std::string("-leading-dash")};
+  for (const auto& name : hostile) {
+    // Written by hand, so that the bytes on the wire are exactly these.
+    std::string body = R"({"PoolID":"LocalDefault/203.0.113.0/24","Address":"","Options":{)"
+                       R"("com.docker.network.endpoint.name":")";
+    for (char c : name) {
+      if (c == '\n') {
+        body += "\\n";
+      } else {
+        body += c;
+      }
+    }
+    body += R"("}})";
+    const Answer a = d.post("/IpamDriver.RequestAddress", body);
+    INFO(body);
+    CHECK(a.status == 200);
+  }
+  int code = 0;
+  const json status =
+      json::parse(d.run_cli({"status", "--state-dir", d.state_dir(), "--json"}, &code));
+  REQUIRE(code == 0);
+  CHECK(status["Pools"][0]["Allocations"].size() == hostile.size());
+  CHECK(status["Pools"][0]["Bindings"].empty());
+  const std::string log = d.log();
+  size_t warnings = 0;
+  for (size_t at = 0; (at = log.find("is not a container name", at)) != std::string::npos; ++at) {
+    ++warnings;
+  }
+  CHECK(warnings == hostile.size());
+  CHECK(log.find("\nINFO forged line") == std::string::npos);  // the newline is escaped
+  CHECK(log.find("web\\nINFO forged line") != std::string::npos);
+}
+
 }  // namespace mvlan::test

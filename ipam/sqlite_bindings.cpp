@@ -64,14 +64,19 @@ void SqliteBindings::hold(const std::string& pool_id, const std::string& name) {
 }
 
 void SqliteBindings::park(long long set_id, const Address& a) {
-  // The clock may step back (NTP, a reboot without RTC): eviction order must not.
-  auto& last = db_.statement(
-      "SELECT max(parked_at) FROM bindings WHERE set_id = ? AND parked_at IS NOT NULL");
-  last.bind(1, static_cast<int64_t>(set_id));
-  long long stamp = now_ms();
-  if (last.executeStep() && !last.getColumn(0).isNull()) {
-    stamp = std::max(stamp, static_cast<long long>(last.getColumn(0).getInt64()) + 1);
+  // The clock may step back (NTP, a reboot without RTC): eviction order must not. The set's last
+  // stamp is read once, then kept (only this process parks; a rolled-back one only skips ahead).
+  auto cached = last_parked_.find(set_id);
+  if (cached == last_parked_.end()) {
+    auto& last = db_.statement(
+        "SELECT max(parked_at) FROM bindings WHERE set_id = ? AND parked_at IS NOT NULL");
+    last.bind(1, static_cast<int64_t>(set_id));
+    long long known = 0;
+    if (last.executeStep() && !last.getColumn(0).isNull()) known = last.getColumn(0).getInt64();
+    cached = last_parked_.emplace(set_id, known).first;
   }
+  const long long stamp = std::max(now_ms(), cached->second + 1);
+  cached->second = stamp;
   auto& s = db_.statement("UPDATE bindings SET parked_at = ? WHERE set_id = ? AND address = ?");
   s.bind(1, static_cast<int64_t>(stamp));
   s.bind(2, static_cast<int64_t>(set_id));
@@ -114,6 +119,8 @@ void SqliteBindings::drop_pool(const std::string& pool_id) {
 }
 
 void SqliteBindings::move_set(long long from, long long into) {
+  last_parked_.erase(from);
+  last_parked_.erase(into);
   auto& s = db_.statement("UPDATE bindings SET set_id = ? WHERE set_id = ?");
   s.bind(1, static_cast<int64_t>(into));
   s.bind(2, static_cast<int64_t>(from));

@@ -2,6 +2,7 @@
 // The SQLite table of sticky bindings (name -> address per pool). Only the rows: which grant a
 // binding keeps, and when, is SqlitePoolStore's business. Only inside Database::write()/read().
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,7 @@ class SqliteBindings {
 
  private:
   store::Database& db_;
+  std::map<long long, long long> last_parked_;  // set -> its latest parked_at
 };
 
 }  // namespace mvlan::ipam

@@ -348,6 +348,8 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
                       ": mvlan holds no such pool (it was released, or never requested here)");
     }
     const bool bind = pool->sticky && !request.gateway && !request.name.empty();
+    std::optional<Binding> mine;
+    if (bind) mine = bindings_.find(pool->id, request.name);
     GrantKind kind = request.gateway ? GrantKind::Gateway : GrantKind::Dynamic;
     Address granted;
     if (request.address) {
@@ -363,17 +365,15 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
       }
       granted = *a;
     } else {
-      if (bind) {
-        if (auto mine = bindings_.find(pool->id, request.name); mine && mine->parked_at) {
-          bindings_.hold(pool->id, request.name);
-          set_mac(pool->set_id, mine->address, request.mac);
-          return Cidr{mine->address, pool->subnet.length()};
-        }
+      if (mine && mine->parked_at) {
+        bindings_.hold(pool->id, request.name);
+        set_mac(pool->set_id, mine->address, request.mac);
+        return Cidr{mine->address, pool->subnet.length()};
       }
       granted = pick_free(*pool);
     }
     take(*pool, granted, kind, request.mac);
-    if (bind) rebind(*pool, request.name, granted);
+    if (bind) rebind(*pool, request.name, mine, granted);
     return Cidr{granted, pool->subnet.length()};
   });
 }
@@ -416,12 +416,14 @@ Address SqlitePoolStore::pick_free(const Pool& pool) {
                                         " usable addresses are in use");
 }
 
-void SqlitePoolStore::rebind(const Pool& pool, const std::string& name, const Address& a) {
-  if (auto before = bindings_.find(pool.id, name)) {
+void SqlitePoolStore::rebind(const Pool& pool, const std::string& name,
+                             const std::optional<Binding>& before, const Address& a) {
+  if (before) {
     // The name moves to its new address: a parked old one is free again, a held old one (another
-    // container that had this name, renamed since) keeps its grant without a name.
+    // container that had this name, renamed since) keeps its grant without a name. An --ip of the
+    // name's own parked address was already taken over.
     bindings_.drop(pool.id, name);
-    if (before->parked_at) give_back(pool.set_id, before->address);
+    if (before->parked_at && !(before->address == a)) give_back(pool.set_id, before->address);
   }
   bindings_.bind(pool.id, pool.set_id, name, a);
 }

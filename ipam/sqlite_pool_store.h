@@ -37,7 +37,9 @@ class SqlitePoolStore final : public PoolStore {
   void take_over_parked(const Pool& pool, const Address& a);
   // The next dynamic address, or the one parked longest when none is free; else Exhausted.
   Address pick_free(const Pool& pool);
-  void rebind(const Pool& pool, const std::string& name, const Address& a);
+  // Binds `name` to `a`; `before` is the name's binding as the request found it.
+  void rebind(const Pool& pool, const std::string& name, const std::optional<Binding>& before,
+              const Address& a);
   void set_mac(long long set_id, const Address& a, const std::string& mac);
 
   store::Database& db_;

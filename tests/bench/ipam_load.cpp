@@ -2,11 +2,13 @@
 // Docker calls it (POST on the Unix socket, one keep-alive connection per client), timing each
 // request. Starts nothing itself.
 //
-//   ipam_load --socket PATH [--clients N] [--pairs M] [--pool CIDR] [--keep-pool] [--names]
+//   ipam_load --socket PATH [--clients N] [--pairs M] [--pool CIDR] [--keep-pool] [--names K]
 //             [--json FILE]
 //
-// --names sends engine 29's bodies: every RequestAddress names a new container
-// (com.docker.network.endpoint.name), so each grant binds a name and each release parks it.
+// --names K sends engine 29's bodies: every RequestAddress names its container
+// (com.docker.network.endpoint.name). Each client cycles through K names of its own, as
+// containers that restart (a parked name comes back to its address); K = 0 names a new container
+// every time (each grant binds a new name, each release parks it, and parked addresses pile up).
 // M pairs in total are shared among the N clients. The pool (default 198.18.0.0/16) is created
 // first and released at the end unless --keep-pool. --json writes the figures (milliseconds) for
 // tests/bench/ipam_pairs.sh.
@@ -36,14 +38,14 @@ struct Settings {
   long pairs = 10000;
   std::string pool = "198.18.0.0/16";
   bool keep_pool = false;
-  bool names = false;
+  int names = -1;  // -1: no names (engines before 29)
   std::string json_path;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "ipam_load: %s\nusage: ipam_load --socket PATH [--clients N] [--pairs M] "
-               "[--pool CIDR] [--keep-pool] [--names] [--json FILE]\n",
+               "[--pool CIDR] [--keep-pool] [--names K] [--json FILE]\n",
                why.c_str());
   std::exit(2);
 }
@@ -69,13 +71,14 @@ Settings parse(int argc, char** argv) {
     } else if (a == "--keep-pool") {
       s.keep_pool = true;
     } else if (a == "--names") {
-      s.names = true;
+      s.names = std::atoi(value().c_str());
     } else {
       usage("unknown argument \"" + a + "\"");
     }
   }
   if (s.socket.empty()) usage("--socket is required");
   if (s.clients < 1 || s.pairs < 1) usage("--clients and --pairs must be at least 1");
+  if (s.names < -1) usage("--names takes a count of names per client, 0 for a new one each time");
   return s;
 }
 
@@ -96,7 +99,7 @@ struct ClientResult {
 };
 
 void run_client(const std::string& socket, const std::string& pool_id, long pairs, int client,
-                bool names, ClientResult& out) {
+                int names, ClientResult& out) {
   auto http = connect(socket);
   json request{{"PoolID", pool_id},
                {"Address", ""},
@@ -111,9 +114,9 @@ void run_client(const std::string& socket, const std::string& pool_id, long pair
     if (std::getenv("IPAM_LOAD_VERBOSE")) std::fprintf(stderr, "pair %ld: %s\n", i, what.c_str());
   };
   for (; i < pairs; ++i) {
-    if (names) {
+    if (names >= 0) {
       request["Options"]["com.docker.network.endpoint.name"] =
-          "bench-" + std::to_string(client) + "-" + std::to_string(i);
+          "bench-" + std::to_string(client) + "-" + std::to_string(names > 0 ? i % names : i);
       request_body = request.dump();
     }
     const auto t0 = Clock::now();

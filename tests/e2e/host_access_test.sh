@@ -11,20 +11,6 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require
 
-# host_pings HOST IP: HOST's own namespace (where the plugin runs) reaches IP, 3 tries of 1 s
-# (busybox-static's ping: the test host need not have iputils).
-host_pings() {
-  local _
-  for _ in 1 2 3; do
-    in_ns "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
-  done
-  return 1
-}
-assert_host_ping() { # HOST IP
-  host_pings "$@" || fail "host $1 pings $2" "expected: an answer" "seen: no answer in 3 tries" \
-    "$(in_ns "$1" ip -o addr 2>&1 | tr '\n' ' ')" "$(in_ns "$1" ip route 2>&1 | tr '\n' ' ')"
-  pass "host $1 pings $2"
-}
 # both_ways: the host reaches c1, and c1 reaches the host's address on lab.
 both_ways() {
   assert_host_ping h1 "$ip1"

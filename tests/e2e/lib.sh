@@ -536,6 +536,33 @@ assert_ping() { # HOST NAME IP
     "$(dk "$1" exec "$2" ip -4 addr 2>&1 | tr '\n' ' ')"
   pass "$1:$2 pings $3"
 }
+# can_ping6 HOST NAME IP6: the same over IPv6 (the first neighbour discovery may be slow).
+can_ping6() {
+  local i
+  for i in 1 2 3; do
+    dk "$1" exec "$2" ping -6 -c 1 -W 1 "$3" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+assert_ping6() { # HOST NAME IP6
+  can_ping6 "$@" || fail "$1:$2 pings6 $3" "expected: an answer" "seen: no answer in 3 tries" \
+    "$(dk "$1" exec "$2" ip -6 addr 2>&1 | tr '\n' ' ')"
+  pass "$1:$2 pings6 $3"
+}
+# host_pings HOST IP: HOST's own namespace (where the plugin runs) reaches IP, 3 tries of 1 s
+# (busybox-static's ping: the test host need not have iputils).
+host_pings() {
+  local _
+  for _ in 1 2 3; do
+    in_ns "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+assert_host_ping() { # HOST IP
+  host_pings "$@" || fail "host $1 pings $2" "expected: an answer" "seen: no answer in 3 tries" \
+    "$(in_ns "$1" ip -o addr 2>&1 | tr '\n' ' ')" "$(in_ns "$1" ip route 2>&1 | tr '\n' ' ')"
+  pass "host $1 pings $2"
+}
 assert_no_ping() { # HOST NAME IP
   ! dk "$1" exec "$2" ping -c 2 -W 1 "$3" >/dev/null 2>&1 ||
     fail "$1:$2 must not reach $3" "expected: no answer" "seen: answers"

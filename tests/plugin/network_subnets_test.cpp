@@ -280,10 +280,13 @@ TEST_CASE("A network stored with one gateway per family before subnets were reco
           "[subnets][migration]") {
   Lab lab;
   {
-    // The database as the previous mvlan (schema 4) left it.
+    // The database as an mvlan without subnets left it: every migration before theirs.
     SQLite::Database old(lab.dir + "/mvlan.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    for (int v = 0; v < 4; ++v) old.exec(store::migrations()[static_cast<size_t>(v)]);
-    old.exec("PRAGMA user_version=4");
+    size_t before = 0;
+    while (std::string(store::migrations().at(before)).find("network_subnets") == std::string::npos) {
+      old.exec(store::migrations()[before++]);
+    }
+    old.exec("PRAGMA user_version=" + std::to_string(before));
     old.exec("PRAGMA application_id=" + std::to_string(store::Database::kApplicationId));
     old.exec("INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, gateway4, gateway6) "
              "VALUES ('" + kNet + "', 'eth1', 'bridge', 0, 0, 1, '198.18.100.1', '2001:db8:abc2::1')");

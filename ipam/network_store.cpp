@@ -1,11 +1,14 @@
 #include "ipam/network_store.h"
 
+#include <map>
+
 namespace mvlan::store {
 namespace {
 
 constexpr const char* kNetworkColumns =
-    "SELECT id, parent, mode, mtu, internal, ipv6, gateway4, gateway6, host_access, host_pool "
-    "FROM networks";
+    "SELECT id, parent, mode, mtu, internal, ipv6, host_access, host_pool FROM networks";
+constexpr const char* kSubnetColumns =
+    "SELECT network_id, family, subnet, gateway, gateway_pool FROM network_subnets";
 constexpr const char* kEndpointColumns =
     "SELECT id, network_id, mac, address4, address6, link FROM endpoints";
 
@@ -17,11 +20,14 @@ NetworkRecord network_from(SQLite::Statement& s) {
   n.mtu = static_cast<unsigned>(s.getColumn(3).getInt64());
   n.internal = s.getColumn(4).getInt() != 0;
   n.ipv6 = s.getColumn(5).getInt() != 0;
-  n.gateway4 = s.getColumn(6).getString();
-  n.gateway6 = s.getColumn(7).getString();
-  n.host_access = s.getColumn(8).getString();
-  n.host_pool = s.getColumn(9).getString();
+  n.host_access = s.getColumn(6).getString();
+  n.host_pool = s.getColumn(7).getString();
   return n;
+}
+
+SubnetRecord subnet_from(SQLite::Statement& s) {
+  return SubnetRecord{s.getColumn(1).getInt(), s.getColumn(2).getString(),
+                      s.getColumn(3).getString(), s.getColumn(4).getString()};
 }
 
 EndpointRecord endpoint_from(SQLite::Statement& s) {
@@ -40,19 +46,28 @@ OwnedParent parent_from(SQLite::Statement& s) {
 void NetworkStore::add_network(const NetworkRecord& n, const std::optional<OwnedParent>& made) {
   db_.write([&] {
     auto& s = db_.statement(
-        "INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, gateway4, gateway6, "
-        "host_access, host_pool) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, host_access, host_pool) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, n.id);
     s.bind(2, n.parent);
     s.bind(3, n.mode);
     s.bind(4, static_cast<int64_t>(n.mtu));
     s.bind(5, n.internal ? 1 : 0);
     s.bind(6, n.ipv6 ? 1 : 0);
-    s.bind(7, n.gateway4);
-    s.bind(8, n.gateway6);
-    s.bind(9, n.host_access);
-    s.bind(10, n.host_pool);
+    s.bind(7, n.host_access);
+    s.bind(8, n.host_pool);
     s.exec();
+    for (const auto& sub : n.subnets) {
+      auto& r = db_.statement(
+          "INSERT INTO network_subnets (network_id, family, subnet, gateway, gateway_pool) "
+          "VALUES (?, ?, ?, ?, ?)");
+      r.bind(1, n.id);
+      r.bind(2, sub.family);
+      r.bind(3, sub.subnet);
+      r.bind(4, sub.gateway);
+      r.bind(5, sub.gateway_pool);
+      r.exec();
+    }
     if (made) {
       auto& p = db_.statement(
           "INSERT OR IGNORE INTO owned_parents (name, kind, base, vlan_id) VALUES (?, ?, ?, ?)");
@@ -70,7 +85,20 @@ std::optional<NetworkRecord> NetworkStore::load_network(const std::string& id) {
   auto& s = db_.statement(sql.c_str());
   s.bind(1, id);
   if (!s.executeStep()) return std::nullopt;
-  return network_from(s);
+  auto network = network_from(s);
+  s.reset();
+  network.subnets = load_subnets(id);
+  return network;
+}
+
+std::vector<SubnetRecord> NetworkStore::load_subnets(const std::string& network_id) {
+  static const std::string sql =
+      std::string(kSubnetColumns) + " WHERE network_id = ? ORDER BY rowid";
+  auto& s = db_.statement(sql.c_str());
+  s.bind(1, network_id);
+  std::vector<SubnetRecord> out;
+  while (s.executeStep()) out.push_back(subnet_from(s));
+  return out;
 }
 
 std::optional<NetworkRecord> NetworkStore::network(const std::string& id) {
@@ -83,6 +111,11 @@ std::vector<NetworkRecord> NetworkStore::networks() {
     auto& s = db_.statement(sql.c_str());
     std::vector<NetworkRecord> out;
     while (s.executeStep()) out.push_back(network_from(s));
+    static const std::string subnets_sql = std::string(kSubnetColumns) + " ORDER BY rowid";
+    auto& r = db_.statement(subnets_sql.c_str());
+    std::map<std::string, std::vector<SubnetRecord>> by_network;
+    while (r.executeStep()) by_network[r.getColumn(0).getString()].push_back(subnet_from(r));
+    for (auto& n : out) n.subnets = std::move(by_network[n.id]);
     return out;
   });
 }
@@ -94,6 +127,7 @@ std::vector<NetworkRecord> NetworkStore::networks_on_parent(const std::string& p
     s.bind(1, parent);
     std::vector<NetworkRecord> out;
     while (s.executeStep()) out.push_back(network_from(s));
+    for (auto& n : out) n.subnets = load_subnets(n.id);
     return out;
   });
 }
@@ -109,7 +143,8 @@ NetworkRemoval NetworkStore::remove_network(const std::string& id) {
       while (s.executeStep()) removal.endpoint_links.push_back(s.getColumn(0).getString());
     }
     for (const char* sql :
-         {"DELETE FROM endpoints WHERE network_id = ?", "DELETE FROM networks WHERE id = ?"}) {
+         {"DELETE FROM endpoints WHERE network_id = ?",
+          "DELETE FROM network_subnets WHERE network_id = ?", "DELETE FROM networks WHERE id = ?"}) {
       auto& s = db_.statement(sql);
       s.bind(1, id);
       s.exec();

@@ -10,6 +10,14 @@
 
 namespace mvlan::store {
 
+// One subnet of a network (IPv4Data/IPv6Data) and its gateway.
+struct SubnetRecord {
+  int family = 4;               // 4 or 6
+  std::string subnet;           // canonical prefix; "" for a network stored before subnets were
+  std::string gateway;          // plain address, "" when none
+  std::string gateway_pool;     // the PoolID when mvlan reserved the gateway itself, else ""
+};
+
 struct NetworkRecord {
   std::string id;
   std::string parent;
@@ -17,8 +25,7 @@ struct NetworkRecord {
   unsigned mtu = 0;  // 0: inherit the parent's
   bool internal = false;
   bool ipv6 = false;
-  std::string gateway4;  // plain address, "" when none
-  std::string gateway6;
+  std::vector<SubnetRecord> subnets;  // in Docker's order, IPv4 first
   // -o host_access: the host's address on the network ("" when none), reserved in pool host_pool.
   std::string host_access;
   std::string host_pool;
@@ -71,6 +78,7 @@ class NetworkStore {
 
  private:
   std::optional<NetworkRecord> load_network(const std::string& id);
+  std::vector<SubnetRecord> load_subnets(const std::string& network_id);
   Database& db_;
 };
 

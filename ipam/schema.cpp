@@ -112,6 +112,26 @@ const std::vector<const char*>& migrations() {
       CREATE UNIQUE INDEX bindings_by_address ON bindings(set_id, address);
       CREATE INDEX bindings_parked ON bindings(set_id, parked_at) WHERE parked_at IS NOT NULL;
       )sql",
+      // 6: every subnet of a network with its own gateway: Join answers the gateway of the subnet
+      // holding the endpoint's address. A network stored before keeps its one gateway per family
+      // under subnet '' (its subnets were not recorded), which Join matches by the endpoint's own
+      // prefix.
+      R"sql(
+      CREATE TABLE network_subnets (
+        network_id   TEXT NOT NULL REFERENCES networks(id),
+        family       INTEGER NOT NULL,            -- 4 or 6
+        subnet       TEXT NOT NULL,               -- canonical prefix; '' before migration 6
+        gateway      TEXT NOT NULL,               -- plain address, '' when none
+        gateway_pool TEXT NOT NULL DEFAULT '',    -- PoolID when mvlan reserved the gateway itself
+        PRIMARY KEY (network_id, family, subnet)
+      );                                          -- rowid order: Docker's order of the subnets
+      INSERT INTO network_subnets (network_id, family, subnet, gateway)
+        SELECT id, 4, '', gateway4 FROM networks WHERE gateway4 != '';
+      INSERT INTO network_subnets (network_id, family, subnet, gateway)
+        SELECT id, 6, '', gateway6 FROM networks WHERE gateway6 != '';
+      ALTER TABLE networks DROP COLUMN gateway4;
+      ALTER TABLE networks DROP COLUMN gateway6;
+      )sql",
   };
   return all;
 }

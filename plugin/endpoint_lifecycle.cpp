@@ -10,6 +10,7 @@
 #include "plugin/mac.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
+#include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -179,9 +180,11 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   JoinAnswer answer;
   answer.link = endpoint->link;
   if (!network.internal) {
-    answer.gateway4 = network.gateway4;
-    answer.gateway6 = network.gateway6;
+    // Per address: a gateway outside the endpoint's own subnet cannot be reached on the link.
+    if (auto s = subnet_of(network, endpoint->address4)) answer.gateway4 = s->gateway;
+    if (auto s = subnet_of(network, endpoint->address6)) answer.gateway6 = s->gateway;
   }
+  if (auto route = host_return_route(network, *endpoint)) answer.connected_routes.push_back(*route);
   return answer;
 }
 

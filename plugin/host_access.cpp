@@ -7,9 +7,9 @@
 
 #include "ipam/address.h"
 #include "ipam/error.h"
-#include "ipam/shown.h"
 #include "plugin/log.h"
 #include "plugin/network_driver.h"
+#include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -63,30 +63,28 @@ void NetworkDriver::reserve_host_address(const CreateNetworkRequest& request,
   if (data.empty()) {
     throw invalid(what + "the network has no " + ipam::name_of(family) + " subnet");
   }
-  const auto subnet = ipam::Prefix::parse(data.front().pool);
-  if (!subnet) {
-    throw invalid(what + "the network's pool " + shown_value(data.front().pool) +
-                  " is not a subnet");
+  // The subnet holding the address given, or for auto the family's first one; subnets follow
+  // Docker's data in order, IPv4 first.
+  const size_t first = family == ipam::Family::V4 ? 0 : request.ipv4.size();
+  std::optional<size_t> chosen;
+  std::string subnets;
+  for (size_t i = 0; i < data.size(); ++i) {
+    const auto subnet = *ipam::Prefix::parse(network.subnets[first + i].subnet);
+    subnets += (subnets.empty() ? "" : ", ") + subnet.str();
+    if (!chosen && (!address || subnet.contains(*address))) chosen = i;
   }
-  if (address && !subnet->contains(*address)) {
-    throw invalid(what + "the address is outside the network's subnet " + subnet->str() +
-                  "; give an address inside it");
+  if (!chosen) {
+    throw invalid(what + "the address is outside the network's " +
+                  (data.size() > 1 ? "subnets " : "subnet ") + subnets +
+                  "; give an address inside " + (data.size() > 1 ? "one of them" : "it"));
   }
-  // The IPAM and the driver meet only through (address space, subnet). Pools sharing a subnet
-  // share one address set, so a grant in any of them keeps the address from all; the one whose
-  // gateway is this network's is the network's own.
-  std::optional<ipam::Pool> pool;
-  const auto gateway = family == ipam::Family::V4 ? network.gateway4 : network.gateway6;
-  for (const auto& s : pools_->status()) {
-    if (s.pool.address_space != data.front().address_space || s.pool.subnet != *subnet) continue;
-    bool has_our_gateway = false;
-    for (const auto& a : s.allocations) {
-      has_our_gateway |= a.kind == ipam::GrantKind::Gateway && a.address.str() == gateway;
-    }
-    if (!pool || has_our_gateway) pool = s.pool;
-  }
+  const auto& record = network.subnets[first + *chosen];
+  const auto subnet = *ipam::Prefix::parse(record.subnet);
+  // The IPAM and the driver meet only through (address space, subnet); the pool whose gateway is
+  // this subnet's is the network's own.
+  const auto pool = network_pool(data[*chosen].address_space, subnet, record.gateway);
   if (!pool) {
-    throw invalid(what + "subnet " + subnet->str() + " is not a pool of mvlan's IPAM; create the " +
+    throw invalid(what + "subnet " + subnet.str() + " is not a pool of mvlan's IPAM; create the " +
                   "network with --ipam-driver mvlan, which keeps the host's address from every " +
                   "container");
   }
@@ -98,6 +96,20 @@ void NetworkDriver::reserve_host_address(const CreateNetworkRequest& request,
     throw Error(e.kind, what + e.what());
   }
   network.host_pool = pool->id;
+}
+
+std::optional<std::string> NetworkDriver::host_return_route(const store::NetworkRecord& network,
+                                                            const store::EndpointRecord& endpoint) {
+  if (network.host_access.empty()) return std::nullopt;
+  const auto host = *ipam::Address::parse(network.host_access);
+  for (const auto& text : {endpoint.address4, endpoint.address6}) {
+    const auto cidr = ipam::Cidr::parse(text);
+    if (!cidr || cidr->address.family() != host.family()) continue;
+    const auto subnet = subnet_of(network, text);
+    if (subnet && subnet->subnet.contains(host)) return std::nullopt;  // on the subnet's route
+    return host_prefix(host);
+  }
+  return std::nullopt;
 }
 
 void NetworkDriver::release_host_address(const store::NetworkRecord& network) {

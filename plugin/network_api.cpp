@@ -97,6 +97,9 @@ void add_network_routes(Router& router, NetworkDriver& driver) {
                 {"DisableGatewayService", true}};
     if (!a.gateway4.empty()) answer["Gateway"] = a.gateway4;
     if (!a.gateway6.empty()) answer["GatewayIPv6"] = a.gateway6;
+    for (const auto& destination : a.connected_routes) {
+      answer["StaticRoutes"].push_back({{"Destination", destination}, {"RouteType", 1}});
+    }
     return answer;
   });
   router.add("/NetworkDriver.Leave", nd, [&driver](const json& body) {

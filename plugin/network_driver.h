@@ -40,8 +40,9 @@ struct CreateEndpointRequest {
 
 struct JoinAnswer {
   std::string link;  // SrcName
-  std::string gateway4;
+  std::string gateway4;  // of the subnet holding the endpoint's IPv4 address, "" for none
   std::string gateway6;
+  std::vector<std::string> connected_routes;  // destinations reached on the link, no next hop
 };
 
 class NetworkDriver {
@@ -52,7 +53,9 @@ class NetworkDriver {
                 ipam::PoolStore* pools = nullptr)
       : store_(store), kernel_(kernel), pools_(pools) {}
 
-  // Engines >= 28 ask before allocating a gateway: internal and parentless networks need none.
+  // Engines >= 28 ask before allocating a gateway. mvlan always answers skip: the engine asks
+  // per network, without the subnets, and a /31 or /32 has no address to spare. A gateway the
+  // user gave is allocated anyway; create_network picks the others where there is room.
   // The options are checked here too, so a typo fails before any address is reserved.
   struct GatewaySkip {
     bool ipv4 = false;
@@ -92,6 +95,15 @@ class NetworkDriver {
   // Its host route, its link and its record; the caller holds mutex_.
   void remove_endpoint(const store::EndpointRecord& endpoint);
 
+  // Gateways mvlan picks itself (network_gateways.cpp): engines that skip gateway allocation
+  // leave subnets without one, which get the address the IPAM would have picked for Docker.
+  void reserve_gateways(const CreateNetworkRequest& request, store::NetworkRecord& network);
+  void release_gateways(const store::NetworkRecord& network);
+  // mvlan's pool of (address space, subnet): among pools sharing the subnet, the one holding
+  // `gateway` if given, else the newest one without a gateway (Docker just requested it).
+  std::optional<ipam::Pool> network_pool(const std::string& address_space,
+                                         const ipam::Prefix& subnet, const std::string& gateway);
+
   // -o host_access (host_access.cpp).
   void reserve_host_address(const CreateNetworkRequest& request, const std::string& wanted,
                             store::NetworkRecord& network);
@@ -102,6 +114,10 @@ class NetworkDriver {
   void delete_host_route(const store::NetworkRecord& network,
                          const store::EndpointRecord& endpoint);
   void reconcile_host_access(const store::NetworkRecord& network);
+  // The container's way back to the host's address when that lies in another of the network's
+  // subnets than the endpoint's: a connected /32 (/128), as the host reaches it.
+  static std::optional<std::string> host_return_route(const store::NetworkRecord& network,
+                                                      const store::EndpointRecord& endpoint);
 
   store::NetworkStore& store_;
   kernel::Kernel& kernel_;

@@ -6,31 +6,13 @@
 #include "plugin/log.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
+#include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
 namespace {
 
 std::string short_id(const std::string& id) {
   return id.substr(0, 12);
-}
-
-std::string plain_gateway(const std::vector<IpamData>& data, const char* field,
-                          ipam::Family family) {
-  if (data.empty() || data.front().gateway.empty()) return "";
-  const std::string example = family == ipam::Family::V4 ? "192.0.2.1/24" : "2001:db8::1/64";
-  auto cidr = ipam::Cidr::parse(data.front().gateway);
-  if (!cidr) {
-    throw invalid(std::string("field ") + field + "[0].Gateway " +
-                  shown_value(data.front().gateway) + " is not an address with a prefix " +
-                  "length such as " + example);
-  }
-  // Join hands it to Docker as this family's gateway: the other family's would break routing.
-  if (cidr->address.family() != family) {
-    throw invalid(std::string("field ") + field + "[0].Gateway " + cidr->str() + " is " +
-                  ipam::name_of(cidr->address.family()) + "; give an " + ipam::name_of(family) +
-                  " address such as " + example);
-  }
-  return cidr->address.str();
 }
 
 Error no_such_link(const std::string& parent) {
@@ -90,8 +72,7 @@ NetworkDriver::GatewaySkip NetworkDriver::gateway_skip(
   if (options.parent && !kernel_.find_link(*options.parent) && !parse_vlan_name(*options.parent)) {
     throw no_such_link(*options.parent);
   }
-  const bool none = internal || !options.parent;
-  return {none, none};
+  return {true, true};
 }
 
 void NetworkDriver::create_network(const CreateNetworkRequest& request) {
@@ -103,9 +84,9 @@ void NetworkDriver::create_network(const CreateNetworkRequest& request) {
   network.mode = mode_name(options.mode);
   network.ipv6 = request.ipv6;
   network.internal = request.internal || !options.parent;
-  if (!network.internal) {
-    network.gateway4 = plain_gateway(request.ipv4, "IPv4Data", ipam::Family::V4);
-    network.gateway6 = plain_gateway(request.ipv6_data, "IPv6Data", ipam::Family::V6);
+  network.subnets = parse_subnets(request.ipv4, "IPv4Data", ipam::Family::V4);
+  for (auto& s : parse_subnets(request.ipv6_data, "IPv6Data", ipam::Family::V6)) {
+    network.subnets.push_back(std::move(s));
   }
 
   std::lock_guard lock(mutex_);
@@ -157,13 +138,20 @@ void NetworkDriver::create_network(const CreateNetworkRequest& request) {
     network.mtu = options.mtu;
   }
 
-  if (options.host_access) reserve_host_address(request, *options.host_access, network);
+  reserve_gateways(request, network);
+  try {
+    if (options.host_access) reserve_host_address(request, *options.host_access, network);
+  } catch (...) {
+    release_gateways(network);
+    throw;
+  }
   // Record first, then touch the kernel: a crash in between leaves a stored network whose
   // missing parent reconciliation re-creates, never a link nobody knows is ours.
   try {
     store_.add_network(network, to_make);
   } catch (...) {
     release_host_address(network);
+    release_gateways(network);
     throw;
   }
   bool parent_made = false;
@@ -182,6 +170,7 @@ void NetworkDriver::create_network(const CreateNetworkRequest& request) {
       store_.forget_parent(to_make->name);
     }
     release_host_address(network);
+    release_gateways(network);
     throw;
   }
   log::info("network " + short_id(network.id) + " created on " + network.parent + " (" +
@@ -201,6 +190,7 @@ void NetworkDriver::delete_network(const std::string& network_id) {
     }
     release_host_address(*network);
   }
+  if (network) release_gateways(*network);
   for (const auto& link : removal.endpoint_links) {
     if (kernel_.delete_link(link)) log::info("deleted leftover endpoint link " + link);
   }

@@ -15,6 +15,7 @@
 #include "plugin/json_fields.h"
 #include "plugin/log.h"
 #include "plugin/network_driver.h"
+#include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -116,6 +117,12 @@ json to_json(const ipam::PoolStatus& s, const EndpointAddresses& held) {
   return pool;
 }
 
+// The gateway Join answers for an endpoint address: its subnet's, none on an internal network.
+std::string gateway_of(const store::NetworkRecord& n, const std::string& address) {
+  const auto subnet = n.internal ? std::nullopt : subnet_of(n, address);
+  return subnet ? subnet->gateway : "";
+}
+
 json to_json(const store::NetworkRecord& n, const std::vector<store::EndpointRecord>& endpoints) {
   json eps = json::array();
   for (const auto& e : endpoints) {
@@ -124,12 +131,17 @@ json to_json(const store::NetworkRecord& n, const std::vector<store::EndpointRec
                    {"MacAddress", e.mac},
                    {"Address", e.address4},
                    {"AddressIPv6", e.address6},
+                   {"Gateway", gateway_of(n, e.address4)},
+                   {"GatewayIPv6", gateway_of(n, e.address6)},
                    {"Link", e.link}});
   }
-  return json{{"NetworkID", n.id},     {"Parent", n.parent},        {"Mode", n.mode},
-              {"MTU", n.mtu},          {"Internal", n.internal},    {"IPv6", n.ipv6},
-              {"Gateway", n.gateway4}, {"GatewayIPv6", n.gateway6}, {"Endpoints", eps},
-              {"HostAccess", n.host_access},
+  json subnets = json::array();
+  for (const auto& s : n.subnets) {
+    subnets.push_back({{"Subnet", s.subnet}, {"Gateway", s.gateway}});
+  }
+  return json{{"NetworkID", n.id},       {"Parent", n.parent},     {"Mode", n.mode},
+              {"MTU", n.mtu},            {"Internal", n.internal}, {"IPv6", n.ipv6},
+              {"Subnets", subnets},      {"Endpoints", eps},       {"HostAccess", n.host_access},
               {"HostLink", n.host_access.empty() ? "" : NetworkDriver::host_link_name(n.id)}};
 }
 
@@ -143,6 +155,11 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
         << (made ? " (made by mvlan)" : "") << "  mode " << n.mode << "  mtu "
         << (n.mtu ? std::to_string(n.mtu) : "inherited") << (n.internal ? "  internal" : "")
         << "\n";
+    for (const auto& s : n.subnets) {
+      out << "    subnet " << (s.subnet.empty() ? "unknown (stored by an older mvlan)" : s.subnet) << "  gateway "
+          << (s.gateway.empty() ? "-" : s.gateway) << (s.gateway_pool.empty() ? "" : " (mvlan's pick)")
+          << "\n";
+    }
     if (!n.host_access.empty()) {
       out << "    host access " << n.host_access << "  link " << NetworkDriver::host_link_name(n.id)
           << "\n";

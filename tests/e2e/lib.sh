@@ -544,23 +544,49 @@ ctr_exec() {
   dk "$h" exec "$n" "$@"
 }
 
-# can_ping HOST NAME IP: NAME reaches IP (3 tries of 1 s: the first ARP exchange may be slow).
+# can_ping HOST NAME IP: NAME reaches IP, IPv4 or IPv6 (3 tries of 1 s: the first ARP or
+# neighbour discovery exchange may be slow).
 can_ping() {
-  local i
+  local i family=()
+  [[ $3 == *:* ]] && family=(-6)
   for i in 1 2 3; do
-    dk "$1" exec "$2" ping -c 1 -W 1 "$3" >/dev/null 2>&1 && return 0
+    dk "$1" exec "$2" ping "${family[@]}" -c 1 -W 1 "$3" >/dev/null 2>&1 && return 0
   done
   return 1
 }
 assert_ping() { # HOST NAME IP
   can_ping "$@" || fail "$1:$2 pings $3" "expected: an answer" "seen: no answer in 3 tries" \
-    "$(dk "$1" exec "$2" ip -4 addr 2>&1 | tr '\n' ' ')"
+    "$(dk "$1" exec "$2" ip addr 2>&1 | tr '\n' ' ')"
   pass "$1:$2 pings $3"
+}
+# host_pings HOST IP: HOST's own namespace (where the plugin runs) reaches IP, 3 tries of 1 s
+# (busybox-static's ping: the test host need not have iputils).
+host_pings() {
+  local _
+  for _ in 1 2 3; do
+    in_ns "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+assert_host_ping() { # HOST IP
+  host_pings "$@" || fail "host $1 pings $2" "expected: an answer" "seen: no answer in 3 tries" \
+    "$(in_ns "$1" ip -o addr 2>&1 | tr '\n' ' ')" "$(in_ns "$1" ip route 2>&1 | tr '\n' ' ')"
+  pass "host $1 pings $2"
 }
 assert_no_ping() { # HOST NAME IP
   ! dk "$1" exec "$2" ping -c 2 -W 1 "$3" >/dev/null 2>&1 ||
     fail "$1:$2 must not reach $3" "expected: no answer" "seen: answers"
   pass "$1:$2 does not reach $3"
+}
+
+# assert_clean HOST: once a scenario removed its networks, no macvlan link is left in HOST, its
+# mvlan holds no pool and no network, and is still running.
+assert_clean() {
+  eventually 5 output_is "" links_of_type "$1" macvlan || true
+  assert_empty "$(links_of_type "$1" macvlan)" "no macvlan link left in $1"
+  assert_eq "0 0" "$(status_counts "$1")" "mvlan status holds no pool and no network"
+  plugin_alive "$1" || fail "the plugin is still running at the end" "expected: alive" "seen: exited"
+  pass "the plugin is still running at the end"
 }
 
 # ---- cleanup ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <map>
+#include <tuple>
 
 #include "ipam/allocator.h"
 #include "ipam/error.h"
@@ -135,6 +136,29 @@ TEST_CASE("the IPv6 subnet-router anycast address is never granted", "[rules]") 
   CHECK(reserved_by_rule(p64, ip("2001:db8:1::")));
   CHECK_FALSE(reserved_by_rule(p64, ip("2001:db8:1::ffff:ffff:ffff:ffff")));
   CHECK(usable_bounds(p64)->lo == ip("2001:db8:1::1"));
+}
+
+TEST_CASE("point-to-point subnets hand out every address: both of a /31 and a /127, the one of "
+          "a /32 and a /128",
+          "[rules]") {
+  for (auto [subnet, lo, hi] : std::vector<std::tuple<const char*, const char*, const char*>>{
+           {"198.18.0.6/31", "198.18.0.6", "198.18.0.7"},
+           {"198.18.0.9/32", "198.18.0.9", "198.18.0.9"},
+           {"2001:db8::a/127", "2001:db8::a", "2001:db8::b"},
+           {"2001:db8::/127", "2001:db8::", "2001:db8::1"},
+           {"2001:db8::5/128", "2001:db8::5", "2001:db8::5"}}) {
+    INFO(subnet);
+    const auto p = *Prefix::parse(subnet);
+    CHECK_FALSE(reserved_by_rule(p, ip(lo)));
+    CHECK_FALSE(reserved_by_rule(p, ip(hi)));
+    const auto usable = usable_bounds(p);
+    REQUIRE(usable);
+    CHECK(usable->lo == ip(lo));
+    CHECK(usable->hi == ip(hi));
+  }
+  // One step up, the rules apply again.
+  CHECK(capacity(usable_bounds(*Prefix::parse("198.18.0.4/30"))) == 2);
+  CHECK(capacity(usable_bounds(*Prefix::parse("2001:db8::/126"))) == 3);
 }
 
 TEST_CASE("dynamic addresses come only from the ip-range when one is given", "[rules]") {

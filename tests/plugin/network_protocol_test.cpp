@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <tuple>
 #include <system_error>
 #include <thread>
 
@@ -273,4 +274,73 @@ TEST_CASE("an endpoint whose CreateEndpoint Docker saw fail is dropped when Dock
       lab.call("/NetworkDriver.Join", lab.ids(kEp2))["InterfaceName"]["SrcName"];
   CHECK(lab.nl->find_link(link));
   lab.call("/NetworkDriver.DeleteEndpoint", lab.ids(kEp));  // a late DeleteEndpoint is harmless
+}
+
+TEST_CASE("a network of two IPv4 and two IPv6 subnets answers Join with the gateways of the "
+          "subnets holding each endpoint's addresses, as engines 20.10 and 28 send it",
+          "[netns]") {
+  Lab lab;
+  const bool engine28 = GENERATE(false, true);
+  INFO((engine28 ? "engine 28" : "engine 20.10"));
+  const json gw_type = {{"RequestAddressType", "com.docker.network.gateway"}};
+  // The issue's network: --subnet 198.18.100.0/24 --subnet 198.18.102.0/24 --gateway
+  // 198.18.102.254, --subnet 2001:db8:abc2::/64 --subnet 2001:db8:abc4::/64 --gateway ...::254.
+  if (engine28) {
+    auto skip = lab.call("/NetworkDriver.GwAllocCheck",
+                         {{"Options", {{"com.docker.network.enable_ipv4", true},
+                                       {"com.docker.network.enable_ipv6", true},
+                                       {"com.docker.network.generic", {{"parent", "w1"}}}}}});
+    CHECK(skip == json{{"SkipIPv4", true}, {"SkipIPv6", true}});
+  }
+  json data[2];
+  std::map<std::string, std::string> pool_ids;
+  for (const auto& [v6, subnet, gateway, len] :
+       std::vector<std::tuple<bool, std::string, std::string, std::string>>{
+           {false, "198.18.100.0/24", "", "/24"},
+           {false, "198.18.102.0/24", "198.18.102.254", "/24"},
+           {true, "2001:db8:abc2::/64", "", "/64"},
+           {true, "2001:db8:abc4::/64", "2001:db8:abc4::254", "/64"}}) {
+    const std::string id = lab.call("/IpamDriver.RequestPool",
+                                    {{"AddressSpace", "LocalDefault"}, {"Pool", subnet},
+                                     {"SubPool", ""}, {"Options", json::object()}, {"V6", v6}})["PoolID"];
+    pool_ids[subnet] = id;
+    json entry{{"AddressSpace", "LocalDefault"}, {"Pool", subnet}};
+    // Engine 20.10 asks for every gateway; engine 28, told to skip, only for the ones given.
+    if (!engine28 || !gateway.empty()) {
+      entry["Gateway"] = lab.call("/IpamDriver.RequestAddress",
+                                  {{"PoolID", id}, {"Address", gateway}, {"Options", gw_type}})["Address"];
+    }
+    data[v6].push_back(entry);
+  }
+  lab.call("/NetworkDriver.CreateNetwork",
+           {{"NetworkID", kNet},
+            {"Options", {{"com.docker.network.enable_ipv6", true},
+                         {"com.docker.network.generic", {{"parent", "w1"}}}}},
+            {"IPv4Data", data[0]},
+            {"IPv6Data", data[1]}});
+
+  auto run = [&](const std::string& ep, const std::string& s4, const std::string& a4,
+                 const std::string& s6, const std::string& a6) {
+    for (const auto& [subnet, address] : {std::pair{s4, a4}, std::pair{s6, a6}}) {
+      lab.call("/IpamDriver.RequestAddress", {{"PoolID", pool_ids.at(subnet)},
+                                              {"Address", address}, {"Options", json::object()}});
+    }
+    lab.call("/NetworkDriver.CreateEndpoint",
+             {{"NetworkID", kNet}, {"EndpointID", ep},
+              {"Interface", {{"Address", a4 + "/24"}, {"AddressIPv6", a6 + "/64"}, {"MacAddress", ""}}},
+              {"Options", json::object()}});
+    return lab.call("/NetworkDriver.Join", {{"NetworkID", kNet}, {"EndpointID", ep},
+                                            {"SandboxKey", "/var/run/docker/netns/x"},
+                                            {"Options", json::object()}});
+  };
+  // The issue's failing run: the second subnets' gateways, not the first ones'.
+  auto second = run(kEp, "198.18.102.0/24", "198.18.102.20", "2001:db8:abc4::/64", "2001:db8:abc4::20");
+  CHECK(second["Gateway"] == "198.18.102.254");
+  CHECK(second["GatewayIPv6"] == "2001:db8:abc4::254");
+  CHECK_FALSE(second.contains("StaticRoutes"));
+  // The first subnets' gateways were picked, by the IPAM for 20.10, by the driver for 28.
+  auto first = run(kEp2, "198.18.100.0/24", "198.18.100.20", "2001:db8:abc2::/64", "2001:db8:abc2::20");
+  CHECK(first["Gateway"] == "198.18.100.1");
+  CHECK(first["GatewayIPv6"] == "2001:db8:abc2::1");
+  CHECK(lab.nl->find_link(first["InterfaceName"]["SrcName"]));
 }

@@ -1,0 +1,35 @@
+#pragma once
+// A network's subnets (Docker's IPv4Data and IPv6Data) and which of them, with which gateway, an
+// endpoint address belongs to: Join, host routes and `mvlan status` all decide per address.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ipam/address.h"
+#include "ipam/network_store.h"
+
+namespace mvlan::plugin {
+
+struct IpamData;
+
+// IPv4Data or IPv6Data checked and canonical; throws Error(Invalid) naming the field, the value
+// and what is valid. `field` is "IPv4Data" or "IPv6Data".
+std::vector<store::SubnetRecord> parse_subnets(const std::vector<IpamData>& data, const char* field,
+                                               ipam::Family family);
+
+// Point-to-point subnets (RFC 3021 /31 and /32, RFC 6164 /127 and /128) have no address to spare
+// for a gateway: both go to containers.
+bool has_room_for_gateway(const ipam::Prefix& subnet);
+
+struct EndpointSubnet {
+  ipam::Prefix subnet;
+  std::string gateway;  // plain address, "" when the subnet has none
+};
+// The subnet of `network` holding `address` (an endpoint's CIDR as stored, "" for none). A
+// network stored before subnets were recorded has one subnet per family of unknown prefix: the
+// endpoint's own prefix stands for it, and its gateway counts only if it lies inside.
+std::optional<EndpointSubnet> subnet_of(const store::NetworkRecord& network,
+                                        const std::string& address);
+
+}  // namespace mvlan::plugin

@@ -26,8 +26,9 @@ ctr_run h1 r1 lab --restart=always
 ctr_run h1 r2 lab --restart=always --ip 192.0.2.50
 ctr_run h1 s1 lab
 
-# grants: every non-gateway address mvlan holds, sorted, on one line.
-grants() { status_allocations h1 | awk '$2 != "gateway" {print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+# grants: every address mvlan holds for a container, sorted, on one line (not the gateway, nor an
+# address parked for a container's name on engine 29).
+grants() { status_allocations h1 | awk '$2 != "gateway" && $2 != "parked" {print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
 # addresses NAME...: their addresses on lab (of those running), sorted, on one line.
 addresses() {
   local c

@@ -53,12 +53,16 @@ class NetworkDriver {
       : store_(store), kernel_(kernel), pools_(pools) {}
 
   // Engines >= 28 ask before allocating a gateway: internal and parentless networks need none.
-  // The options are checked here too, so a typo fails before any address is reserved.
+  // GwAllocCheck names no network, so options CreateNetwork will refuse are answered "skip" (no
+  // gateway is reserved for a network that will not exist) and refused by CreateNetwork, whose
+  // error names the network: a swarm node meets a --config-only network's options only when its
+  // first task starts, and the user must learn which network has the typo.
   struct GatewaySkip {
     bool ipv4 = false;
     bool ipv6 = false;
   };
   GatewaySkip gateway_skip(const std::map<std::string, std::string>& generic, bool internal);
+  // Every refusal of the request names the network (12 characters of its id).
   void create_network(const CreateNetworkRequest& request);
   void delete_network(const std::string& network_id);
   // Returns the MAC mvlan generated, or nothing when Docker gave one (it must not be echoed).
@@ -85,6 +89,7 @@ class NetworkDriver {
   static std::string host_link_name(const std::string& network_id);
 
  private:
+  void create_checked_network(const CreateNetworkRequest& request);
   store::NetworkRecord require_network(const std::string& network_id);
   void create_parent(const store::OwnedParent& parent);
   void ensure_parent(const store::NetworkRecord& network);

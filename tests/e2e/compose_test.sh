@@ -111,8 +111,9 @@ check() {
   for c in $(containers web); do
     a=$(ip_of "$c")
     last=${a##*.}
-    [[ $a == 192.0.2.* ]] && ((last >= 64 && last <= 127)) ||
+    if [[ $a != 192.0.2.* ]] || ((last < 64 || last > 127)); then
       fail "web container ${c:0:12} has an address from ip_range 192.0.2.64/26" "seen: '$a'"
+    fi
     WEB_IPS+=("$a")
   done
   pass "web's addresses come from the ip_range: ${WEB_IPS[*]}"

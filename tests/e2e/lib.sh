@@ -1056,6 +1056,22 @@ swarm_join() {
     dk "$1" swarm join --token "$token" --advertise-addr "$2" --listen-addr "$2:2377" "$4:2377"
 }
 
+# swarm_wait_plugin MANAGER NAME: wait until every node of MANAGER's swarm has told it that it has
+# the network plugin NAME. A node reports plugins enabled after it joined only with its next
+# description update (up to about 20 s later); until then the scheduler places no task on it
+# ("no suitable node (missing plugin on 1 node)").
+swarm_wait_plugin() {
+  local id t0=$EPOCHREALTIME
+  for id in $(dk "$1" node ls -q); do
+    eventually 40 _e2e_node_has_plugin "$1" "$id" "$2" ||
+      fail "node $id reports the network plugin $2 within 40 s" "seen: $(dk "$1" node inspect --format '{{json .Description.Engine.Plugins}}' "$id")"
+  done
+  pass "every node reports the network plugin $2 ($(_e2e_since "$t0"))"
+}
+_e2e_node_has_plugin() {
+  [[ " $(dk "$1" node inspect --format '{{range .Description.Engine.Plugins}}{{.Type}}={{.Name}} {{end}}' "$2") " == *" Network=$3 "* ]]
+}
+
 # service_containers HOST SERVICE: the ids of SERVICE's running containers on HOST, one per line.
 service_containers() {
   dk "$1" ps -q --no-trunc --filter "label=com.docker.swarm.service.name=$2"

@@ -18,7 +18,7 @@ die() { printf '%s: FAILED: %s\n' "${SID_DEBS_NAME:-sid_debs}" "$*" >&2; exit 1;
 sid_debs_unpack() {
   local name=$1 E=$2 check=$3
   shift 3
-  local suite=${SID_DEBS_SUITE:-sid} uri= key=/usr/share/keyrings/debian-archive-keyring.gpg
+  local suite=${SID_DEBS_SUITE:-sid} uri='' key=/usr/share/keyrings/debian-archive-keyring.gpg
   local -a pkgs=() summary=() o debs
   local -A want=()
   local spec p f v t lock

@@ -8,9 +8,9 @@
 #      fails and its error names the option and the network;
 #   2. 3 replicas, scaled to 5, a rolling update (service update --force), scaled back to 3: every
 #      replica has an address no other holds, from its node's part of the subnet, and reaches the
-#      others (across nodes too);
-#   3. service rm and network rm: on every node no container, no macvlan link, no endpoint and no
-#      network left in mvlan, no address left but none.
+#      others (across nodes too); the service's name resolves to every replica on every node;
+#   3. service rm and network rm: on every node no container, no macvlan link, and mvlan holds no
+#      endpoint, network or pool (with etcd: no address or pool key left in etcd).
 # E2E_SWARM_NODES=1|2 (default 1): one manager, or a manager and a worker on one LAN (a bridge in
 # a namespace of its own). E2E_SWARM_IPAM=sqlite|etcd (default sqlite): with sqlite each node's
 # config-only network has its own --ip-range; with etcd (two nodes, a three-member etcd cluster on
@@ -80,6 +80,7 @@ declare -A lo=([h1]=64 [h2]=128) hi=([h1]=127 [h2]=191)
 
 ((NODES == 1)) || swarm_join h2 "${addr[h2]}" h1 "${addr[h1]}"
 assert_eq "$NODES" "$(dk h1 node ls -q | wc -l)" "the swarm has $NODES node(s)"
+swarm_wait_plugin h1 "$P"
 
 # config_only HOST NAME [-o KEY=VALUE...]: the node's own part of the network's configuration.
 config_only() {
@@ -106,7 +107,6 @@ info "the task's error: $err"
 assert_contains "$err" "network ${typo_id:0:12}: unknown option \"parnet\" (did you mean parent?)" \
   "the task's error names the network (${typo_id:0:12}, as network ls shows it) and the option"
 assert_ok "service rm bad" dk h1 service rm bad
-eventually 30 output_is "" service_containers h1 bad || true
 assert_ok "network rm typo" dk h1 network rm typo
 for h in "${HOSTS[@]}"; do assert_ok "$h: network rm typo-cfg" dk "$h" network rm typo-cfg; done
 
@@ -121,8 +121,14 @@ assert_ok "service create web (dnsrr, 3 replicas)" dk h1 service create -d --nam
   --endpoint-mode dnsrr --replicas 3 --update-parallelism 2 --update-delay 0s --update-monitor 1s \
   --no-resolve-image "$E2E_IMAGE" sh -c 'trap "exit 0" TERM; sleep 1d & wait'
 
-# check_replicas N: N replicas run, with N distinct addresses from their node's part, MACs and
-# endpoints mvlan holds, and each reaches the others.
+# dns_addresses HOST CONTAINER NAME: the IPv4 addresses NAME resolves to inside CONTAINER, sorted.
+dns_addresses() {
+  dk "$1" exec "$2" nslookup "$3" 2>/dev/null | awk '$1 == "Address:" && $2 !~ /:/ {print $2}' | sort | tr '\n' ' '
+}
+
+# check_replicas N: N replicas run, with N distinct addresses from their node's part (SQLite) and
+# distinct MACs, mvlan's endpoints are exactly the replicas, the name web resolves to them all, and
+# they reach each other.
 check_replicas() {
   local n=$1 h c a last all=() seen want
   local -A where=() ipof=()
@@ -148,7 +154,17 @@ check_replicas() {
     seen=$(status_endpoints "$h" | awk '{sub(/\/.*/, "", $4); print $4}' | sort | tr '\n' ' ')
     assert_eq "$want" "$seen" "$h: mvlan's endpoints are the replicas on $h"
   done
-  # every replica reaches one replica of each node, and the first replica reaches all
+  # shellcheck disable=SC2046 # one MAC a line
+  assert_unique "no two replicas share a MAC" $(for h in "${HOSTS[@]}"; do status_endpoints "$h" | awk '{print $3}'; done)
+  # dnsrr: the service's name resolves to every replica's address, on every node
+  want=$(printf '%s\n' "${all[@]}" | sort | tr '\n' ' ')
+  for h in "${HOSTS[@]}"; do
+    a=$(service_containers "$h" web | head -1)
+    eventually 20 output_is "$want" dns_addresses "$h" "$a" web ||
+      fail "$h: the name web resolves to every replica" "expected: $want" "seen: $(dns_addresses "$h" "$a" web)"
+    pass "$h: the name web resolves to every replica ($want)"
+  done
+  # one replica reaches every other, and every other reaches it (across nodes too)
   c=$(printf '%s\n' "${!where[@]}" | head -1)
   for a in "${all[@]}"; do
     [[ $a == "${ipof[$c]}" ]] || assert_ping "${where[$c]}" "${c:0:12}" "$a"

@@ -38,12 +38,14 @@ deps:
 	$(call install_missing,$(BUILD_PKGS))
 
 # Docker 28.5 (Debian sid) is unpacked privately under /var/tmp/engine-28 for the second engine
-# generation of the e2e suite, and dockerd 29.7.2 from the project's shared folder under
-# /var/tmp/engine-29 for the third; the system's packages are not touched.
+# generation of the e2e suite, dockerd 29.7.2 from the project's shared folder under
+# /var/tmp/engine-29 for the third, and Docker Compose v2 (Debian sid) under /var/tmp/compose-2
+# for the compose scenario; the system's packages are not touched.
 test-deps:
 	$(call install_missing,$(TEST_PKGS))
 	bash tests/e2e/engine28.sh
 	bash tests/e2e/engine29.sh
+	bash tests/e2e/compose.sh
 
 $(BUILD)/build.ninja $(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF

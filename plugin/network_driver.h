@@ -55,13 +55,15 @@ class NetworkDriver {
 
   // Engines >= 28 ask before allocating a gateway. mvlan always answers skip: the engine asks
   // per network, without the subnets, and a /31 or /32 has no address to spare. A gateway the
-  // user gave is allocated anyway; create_network picks the others where there is room.
-  // The options are checked here too, so a typo fails before any address is reserved.
+  // user gave is allocated anyway; create_network picks the others where there is room. Options
+  // CreateNetwork will refuse are not refused here (GwAllocCheck names no network; CreateNetwork's
+  // error does: a swarm node meets a --config-only network's options only at its first task).
   struct GatewaySkip {
     bool ipv4 = false;
     bool ipv6 = false;
   };
   GatewaySkip gateway_skip(const std::map<std::string, std::string>& generic, bool internal);
+  // Every refusal of the request names the network (12 characters of its id).
   void create_network(const CreateNetworkRequest& request);
   void delete_network(const std::string& network_id);
   // Returns the MAC mvlan generated, or nothing when Docker gave one (it must not be echoed).
@@ -88,6 +90,7 @@ class NetworkDriver {
   static std::string host_link_name(const std::string& network_id);
 
  private:
+  void create_checked_network(const CreateNetworkRequest& request);
   store::NetworkRecord require_network(const std::string& network_id);
   void create_parent(const store::OwnedParent& parent);
   void ensure_parent(const store::NetworkRecord& network);

@@ -65,18 +65,29 @@ void NetworkDriver::create_parent(const store::OwnedParent& parent) {
 
 NetworkDriver::GatewaySkip NetworkDriver::gateway_skip(
     const std::map<std::string, std::string>& generic, bool internal) {
-  const NetworkOptions options = parse_network_options(generic);
-  check_host_access(options, internal);
-  // A parent that would be refused by CreateNetwork is refused here, before Docker reserves a
-  // gateway for it.
-  if (options.parent && !kernel_.find_link(*options.parent) && !parse_vlan_name(*options.parent)) {
-    throw no_such_link(*options.parent);
+  // Options CreateNetwork will refuse are not refused here: GwAllocCheck names no network, and
+  // the user must learn which network has the typo (CreateNetwork's error names it).
+  try {
+    const NetworkOptions options = parse_network_options(generic);
+    check_host_access(options, internal);
+  } catch (const Error& e) {
+    if (e.kind != ErrorKind::Invalid) throw;
+    log::info(std::string("GwAllocCheck: options CreateNetwork will refuse: ") + e.what());
   }
   return {true, true};
 }
 
 void NetworkDriver::create_network(const CreateNetworkRequest& request) {
   check_docker_id("NetworkID", request.network_id);
+  try {
+    create_checked_network(request);
+  } catch (const Error& e) {
+    if (e.kind != ErrorKind::Invalid) throw;
+    throw invalid("network " + short_id(request.network_id) + ": " + e.what());
+  }
+}
+
+void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) {
   const NetworkOptions options = parse_network_options(request.generic);
   check_host_access(options, request.internal);
   store::NetworkRecord network;

@@ -17,26 +17,12 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 plugin_require
 command -v etcd >/dev/null || { echo "e2e: etcd not installed (package etcd-server); skipped" >&2; exit 77; }
-ETCD_SH="$E2E_REPO_DIR/tests/etcd/etcd_cluster.sh"
 HOSTS=(h1 h2 h3)
 
 step "setup: a switch (bridge) in namespace lan, hosts h1-h3 wired to it, etcd on 198.51.100.1-3"
-host_create lan
-lan_ns=$(host_ns lan)
-ip -n "$lan_ns" link add br0 type bridge || fail "cannot create the bridge (kernel module bridge)"
-ip -n "$lan_ns" link set br0 up
-for i in 1 2 3; do ip -n "$lan_ns" addr add "198.51.100.$i/24" dev br0; done
-for i in 1 2 3; do
-  h=h$i
-  host_create "$h"
-  wire "$h" "w$i" lan "p$i"
-  ip -n "$lan_ns" link set "p$i" master br0
-  ip -n "$(host_ns "$h")" addr add "198.51.100.1$i/24" dev "w$i"
-done
-etcd_cluster() { ETCD_NETNS=$lan_ns ETCD_ADDRS="198.51.100.1 198.51.100.2 198.51.100.3" bash "$ETCD_SH" "$@"; }
+lan_create "${HOSTS[@]}"
 ETCD_DIR="$E2E_RUN/etcd"
-endpoints=$(etcd_cluster start "$ETCD_DIR" | tail -1) || fail "the etcd cluster did not start"
-info "etcd endpoints $endpoints"
+endpoints=$(lan_etcd_start "$ETCD_DIR")
 export MVLAN_IPAM_BACKEND=etcd MVLAN_ETCD_ENDPOINTS="$endpoints" MVLAN_ETCD_PREFIX="/mvlan-e2e-$E2E_PID/"
 for h in "${HOSTS[@]}"; do engine_start "$h"; done
 for h in h1 h2; do MVLAN_HOST_ID=$h plugin_start "$h"; done
@@ -61,18 +47,9 @@ cluster_addresses() {
   awk '/^    [0-9]/ {print $1}' <<<"$out" | sort -V
 }
 
-# etcd_v3 N PATH JSON: a request to member N's v3 JSON gateway (curl, from the lan namespace).
-etcd_v3() { ip netns exec "$lan_ns" curl -sf -m 5 -X POST "http://198.51.100.$1:2379/v3/$2" -d "$3"; }
-
 # etcd_keys SUBDIR: the keys under $MVLAN_ETCD_PREFIX/SUBDIR/, one per line, as etcd itself has
-# them (read from member 1; all three are up whenever this is called), whatever mvlan says.
-etcd_keys() {
-  local from="$MVLAN_ETCD_PREFIX$1/" out
-  out=$(etcd_v3 1 kv/range "{\"key\":\"$(printf %s "$from" | base64 -w0)\",\"range_end\":\"$(printf %s "${from%/}0" | base64 -w0)\",\"keys_only\":true}") ||
-    fail "etcd range $from: no answer from 198.51.100.1"
-  # no "kvs" in the answer when nothing matches
-  { grep -o '"key":"[^"]*"' <<<"$out" || true; } | cut -d'"' -f4 | while read -r k; do base64 -d <<<"$k"; echo; done
-}
+# them (all three members are up whenever this is called), whatever mvlan says.
+etcd_keys() { lan_etcd_keys "$MVLAN_ETCD_PREFIX" "$1"; }
 
 step "the same subnet on every host, no --ip-range"
 for i in 1 2 3; do
@@ -113,7 +90,7 @@ assert_eq 31 "$(etcd_keys addr | wc -l)" "etcd holds 31 address keys"
 etcd_leader() {
   local n st
   for n in 1 2 3; do
-    st=$(etcd_v3 "$n" maintenance/status '{}') || continue
+    st=$(lan_etcd_v3 "$n" maintenance/status '{}') || continue
     [[ $st =~ \"member_id\":\"([0-9]+)\" ]] || continue
     [[ $st == *"\"leader\":\"${BASH_REMATCH[1]}\""* ]] && { echo "$n"; return 0; }
   done
@@ -130,7 +107,7 @@ assert_ping h3 h3-c5 "${ip[h2-c6]}"
 
 step "one etcd member lost (the leader, the harder case): containers still start"
 first=$(etcd_leader)
-etcd_cluster kill "$ETCD_DIR" "$first"
+lan_etcd kill "$ETCD_DIR" "$first"
 info "killed member $first (198.51.100.$first), the leader"
 ctr_run h2 one-down lan
 ip[one-down]=$(ctr_ip h2 one-down lan)
@@ -145,7 +122,7 @@ assert_eq 32 "$(wc -l <<<"$before")" "mvlan status shows 32 addresses before the
 endpoints_before=$(MVLAN_IPAM_BACKEND=sqlite status_endpoints h3)
 assert_eq 10 "$(wc -l <<<"$endpoints_before")" "h3 holds its 10 endpoints"
 second=$(( first % 3 + 1 ))
-etcd_cluster kill "$ETCD_DIR" "$second"
+lan_etcd kill "$ETCD_DIR" "$second"
 info "killed member $second (198.51.100.$second) too"
 rc=0
 out=$(dk h3 run -d --name two-down --network lan "$E2E_IMAGE" sleep 1d 2>&1) || rc=$?
@@ -160,8 +137,8 @@ assert_ping h3 h3-c1 "${ip[h2-c2]}"
 dk h3 rm -f two-down >/dev/null 2>&1 || true
 
 step "members back: the count is unchanged, and the container starts"
-etcd_cluster restore "$ETCD_DIR" "$first"
-etcd_cluster restore "$ETCD_DIR" "$second"
+lan_etcd restore "$ETCD_DIR" "$first"
+lan_etcd restore "$ETCD_DIR" "$second"
 after=$(cluster_addresses h1)
 assert_eq "$before" "$after" "mvlan status shows the same addresses as before the failed start"
 assert_eq 32 "$(etcd_keys addr | wc -l)" "etcd holds 32 address keys, as before"
@@ -217,4 +194,4 @@ left=$(etcd_keys pools)
 assert_empty "$left" "etcd holds no pool key any more"
 assert_ok "h3: docker plugin disable" dk h3 plugin disable "$P"
 assert_ok "h3: docker plugin rm" dk h3 plugin rm "$P"
-etcd_cluster stop "$ETCD_DIR"
+lan_etcd stop "$ETCD_DIR"

@@ -1026,3 +1026,124 @@ managed_install() {
   info "host $h: plugin $ref installed as $name (id ${id:0:12})"
   managed_wait "$h" "$name"
 }
+
+# ---- a switched LAN, swarm, compose (appended) -----------------------------------------------
+# lan_create HOST...: a switch (bridge br0 in a host "lan" of its own) with each HOST wired to it
+# (made when it does not exist yet): the Nth HOST's end is w<N>, up, with 198.51.100.1<N>/24
+# (at most 9 hosts); the switch's end is p<N>. Engines reach each other at those addresses.
+lan_create() {
+  local i=0 h ns
+  (($# <= 9)) || fail "lan_create: at most 9 hosts"
+  host_create lan
+  ns=$(host_ns lan)
+  ip -n "$ns" link add br0 type bridge || fail "cannot create the bridge (kernel module bridge)"
+  ip -n "$ns" link set br0 up
+  for h in "$@"; do
+    i=$((i + 1))
+    [[ -n ${E2E_HOST_NS[$h]:-} ]] || host_create "$h"
+    wire "$h" "w$i" lan "p$i"
+    ip -n "$ns" link set "p$i" master br0
+    ip -n "$(host_ns "$h")" addr add "198.51.100.1$i/24" dev "w$i"
+  done
+}
+
+# lan_etcd ARGS...: tests/etcd/etcd_cluster.sh ARGS for a three-member cluster in the lan host,
+# members on 198.51.100.1-3 (lan_etcd_start puts those on the switch). Its processes live in the
+# lan namespace: the cleanup ends them with it.
+lan_etcd() {
+  ETCD_NETNS=$(host_ns lan) ETCD_ADDRS="198.51.100.1 198.51.100.2 198.51.100.3" \
+    bash "$E2E_REPO_DIR/tests/etcd/etcd_cluster.sh" "$@"
+}
+# lan_etcd_start DIR: start that cluster, its data in DIR; prints the endpoints (one line). The
+# scenario checks for etcd first (it runs in $(...), where exit 77 would not end the run).
+lan_etcd_start() {
+  local i out
+  for i in 1 2 3; do ip -n "$(host_ns lan)" addr add "198.51.100.$i/24" dev br0; done
+  out=$(lan_etcd start "$1" | tail -1) || fail "the etcd cluster did not start"
+  info "etcd endpoints $out"
+  echo "$out"
+}
+
+# lan_etcd_v3 N PATH JSON: a request to member N's v3 JSON gateway (curl, from the lan namespace).
+lan_etcd_v3() { ip netns exec "$(host_ns lan)" curl -sf -m 5 -X POST "http://198.51.100.$1:2379/v3/$2" -d "$3"; }
+
+# lan_etcd_keys PREFIX SUBDIR: the keys under PREFIX/SUBDIR/ (PREFIX as MVLAN_ETCD_PREFIX, ending
+# in /), one per line, as etcd itself has them (read from member 1), whatever mvlan says.
+lan_etcd_keys() {
+  local from="$1$2/" out
+  out=$(lan_etcd_v3 1 kv/range "{\"key\":\"$(printf %s "$from" | base64 -w0)\",\"range_end\":\"$(printf %s "${from%/}0" | base64 -w0)\",\"keys_only\":true}") ||
+    fail "etcd range $from: no answer from 198.51.100.1"
+  # no "kvs" in the answer when nothing matches
+  { grep -o '"key":"[^"]*"' <<<"$out" || true; } | cut -d'"' -f4 | while read -r k; do base64 -d <<<"$k"; echo; done
+}
+
+# swarm_init HOST ADDR: HOST's engine starts a swarm and manages it, advertising ADDR (an address
+# on one of HOST's links, never loopback: the other nodes dial it).
+swarm_init() {
+  assert_ok "$1: docker swarm init --advertise-addr $2" \
+    dk "$1" swarm init --advertise-addr "$2" --listen-addr "$2:2377"
+}
+
+# swarm_join HOST ADDR MANAGER MANAGER_ADDR: HOST (advertising ADDR) joins MANAGER's swarm as a
+# worker.
+swarm_join() {
+  local token
+  token=$(dk "$3" swarm join-token -q worker) || fail "$3: docker swarm join-token worker"
+  assert_ok "$1 joins the swarm of $3 as a worker" \
+    dk "$1" swarm join --token "$token" --advertise-addr "$2" --listen-addr "$2:2377" "$4:2377"
+}
+
+# swarm_wait_plugin MANAGER NAME: wait until every node of MANAGER's swarm has told it that it has
+# the network plugin NAME. A node reports plugins enabled after it joined only with its next
+# description update (up to about 20 s later); until then the scheduler places no task on it
+# ("no suitable node (missing plugin on 1 node)").
+swarm_wait_plugin() {
+  local id t0=$EPOCHREALTIME
+  for id in $(dk "$1" node ls -q); do
+    eventually 40 _e2e_node_has_plugin "$1" "$id" "$2" ||
+      fail "node $id reports the network plugin $2 within 40 s" "seen: $(dk "$1" node inspect --format '{{json .Description.Engine.Plugins}}' "$id")"
+  done
+  pass "every node reports the network plugin $2 ($(_e2e_since "$t0"))"
+}
+_e2e_node_has_plugin() {
+  [[ " $(dk "$1" node inspect --format '{{range .Description.Engine.Plugins}}{{.Type}}={{.Name}} {{end}}' "$2") " == *" Network=$3 "* ]]
+}
+
+# service_containers HOST SERVICE: the ids of SERVICE's running containers on HOST, one per line.
+service_containers() {
+  dk "$1" ps -q --no-trunc --filter "label=com.docker.swarm.service.name=$2"
+}
+
+# service_converged MANAGER SERVICE N: exactly N tasks of SERVICE run, all meant to (none that is
+# being shut down still runs), and none that should run is anywhere else (starting, failed...).
+service_converged() {
+  local states
+  states=$(dk "$1" service ps --format '{{.DesiredState}} {{.CurrentState}}' "$2") || return 1
+  [[ $(grep -c '^Running Running' <<<"$states") == "$3" &&
+    $(grep -c '^[A-Za-z]* Running' <<<"$states") == "$3" &&
+    $(grep -c '^Running' <<<"$states") == "$3" ]]
+}
+
+# service_wait MANAGER SERVICE N [SECONDS]: wait until service_converged; fail showing the tasks
+# (with their errors) when it does not within SECONDS (default 60).
+service_wait() {
+  local t0=$EPOCHREALTIME
+  eventually "${4:-60}" service_converged "$1" "$2" "$3" ||
+    fail "service $2 runs $3 tasks within ${4:-60} s" "tasks:" \
+      "$(dk "$1" service ps --no-trunc --format '{{.Name}} {{.Node}} {{.DesiredState}} {{.CurrentState}} {{.Error}}' "$2" 2>&1)"
+  pass "service $2 runs $3 tasks ($(_e2e_since "$t0"))"
+}
+
+# compose_enable: `docker compose` for this run's client: Docker Compose v2 (tests/e2e/compose.sh
+# unpacks it under E2E_COMPOSE_DIR, default /var/tmp/compose-2) as a CLI plugin in the run's own
+# DOCKER_CONFIG. Exits 77 (skipped, saying why) when it is not unpacked.
+compose_enable() {
+  local c=${E2E_COMPOSE_DIR:-/var/tmp/compose-2}/root/usr/libexec/docker/cli-plugins/docker-compose
+  if [[ ! -x $c ]]; then
+    echo "e2e: Docker Compose v2 is not unpacked under ${c%/usr/*}: run tests/e2e/compose.sh (make test-deps); skipped" >&2
+    exit 77
+  fi
+  mkdir -p "$DOCKER_CONFIG/cli-plugins"
+  ln -sf "$c" "$DOCKER_CONFIG/cli-plugins/docker-compose"
+  info "compose: $("$E2E_DOCKER" compose version 2>&1)"
+}

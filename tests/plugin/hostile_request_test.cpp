@@ -141,8 +141,6 @@ std::vector<Row> rows() {
       {"link name: the loopback", cn, parent("lo"), 400, {"option parent=\"lo\"", "loopback"}},
       {"link name: a link that does not exist", cn, parent("nosuch0"), 400,
        {"option parent=nosuch0", "no such link", "NAME.VID"}},
-      {"link name: in GwAllocCheck (engine 28) with '/'", gw, gw_check(R"({"parent":"w1/x"})"), 400,
-       {"option parent=\"w1/x\"", chars}},
       // VLAN ids 0, 4095, -1 and abc
       {"VLAN id 0", cn, parent("w1.0"), 400, {"option parent=\"w1.0\"", "VLAN id 0", "1-4094"}},
       {"VLAN id 4095", cn, parent("w1.4095"), 400,
@@ -159,10 +157,6 @@ std::vector<Row> rows() {
        {"option parent=nosuch.100", "base link nosuch does not exist"}},
       {"VLAN id on the loopback", cn, parent("lo.100"), 400,
        {"option parent=\"lo.100\"", "lo cannot carry VLANs"}},
-      {"link name: in GwAllocCheck (engine 28), a link that does not exist", gw,
-       gw_check(R"({"parent":"nosuch0"})"), 400, {"option parent=nosuch0", "no such link"}},
-      {"VLAN id 4095 in GwAllocCheck (engine 28)", gw, gw_check(R"({"parent":"w1.4095"})"), 400,
-       {"option parent=\"w1.4095\"", "1-4094"}},
       // MTUs out of range
       {"MTU 0", cn, with_w1("mtu", "0"), 400, {"option mtu=\"0\"", "from 68 up to the parent"}},
       {"MTU 67", cn, with_w1("mtu", "67"), 400, {"option mtu=\"67\"", "from 68"}},

@@ -349,7 +349,7 @@ TEST_CASE("unknown networks and endpoints, and ids that are not Docker ids, are 
 }
 
 TEST_CASE("engines that ask are told to allocate no gateway (mvlan picks them where there is "
-          "room), and typos fail before any address is reserved",
+          "room), and none for options CreateNetwork will refuse",
           "[driver]") {
   Fixture f;
   auto skip = f.driver->gateway_skip({{"parent", "eth1"}}, false);
@@ -360,8 +360,34 @@ TEST_CASE("engines that ask are told to allocate no gateway (mvlan picks them wh
   CHECK(skip.ipv6);
   skip = f.driver->gateway_skip({}, false);
   CHECK(skip.ipv4);
-  CHECK_THAT(refusal([&] { f.driver->gateway_skip({{"parnet", "eth1"}}, false); }),
-             Catch::Contains("did you mean parent?"));
+  // GwAllocCheck names no network: the refusal waits for CreateNetwork, which does.
+  for (const std::map<std::string, std::string>& typo :
+       {std::map<std::string, std::string>{{"parnet", "eth1"}}, {{"parent", "nosuch0"}},
+        {{"parent", "eth1.4095"}}, {{"parent", "eth1/x"}}}) {
+    skip = f.driver->gateway_skip(typo, false);
+    CHECK(skip.ipv4);
+    CHECK(skip.ipv6);
+  }
+  CHECK(f.store->networks().empty());
+}
+
+TEST_CASE("a refused CreateNetwork names the network, as a swarm task's error shows it when the "
+          "options come from a --config-only network",
+          "[driver]") {
+  Fixture f;
+  // A swarm network's id (what `docker network ls` shows on every node), not a local one's.
+  const std::string swarm_net = "vht8oeay16cdysswd6tdocr8h";
+  CHECK(refusal([&] { f.driver->create_network(f.net(swarm_net, {{"parnet", "eth1"}})); }) ==
+        "network vht8oeay16cd: unknown option \"parnet\" (did you mean parent?); mvlan's "
+        "options are parent, macvlan_mode, mtu, host_access");
+  CHECK_THAT(refusal([&] { f.driver->create_network(f.net(kNet1, {{"parent", "nosuch0"}})); }),
+             Catch::StartsWith("network dd884eff7552: option parent=nosuch0: no such link"));
+  CHECK_THAT(refusal([&] {
+               f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}, {"mtu", "9000"}}));
+             }),
+             Catch::StartsWith("network dd884eff7552: option mtu=9000 is above the MTU 1500"));
+  CHECK(f.store->networks().empty());
+  CHECK(f.kernel.calls.empty());
 }
 
 // ---- host access (-o host_access) ----
@@ -494,8 +520,8 @@ TEST_CASE("host_access is refused for passthru, private and internal networks, o
   auto parentless = f.host_net(kNet1, "192.0.2.254");
   parentless.generic.erase("parent");
   CHECK_THAT(refusal([&] { f.driver->create_network(parentless); }), Catch::Contains("internal"));
-  CHECK_THAT(refusal([&] { f.driver->gateway_skip({{"host_access", "auto"}}, false); }),
-             Catch::Contains("internal"));
+  // GwAllocCheck leaves the refusal to CreateNetwork (which names the network): no gateway.
+  CHECK(f.driver->gateway_skip({{"host_access", "auto"}}, false).ipv4);
   CHECK_THAT(refusal([&] { f.driver->create_network(f.host_net(kNet1, "198.51.100.7")); }),
              Catch::Contains("outside the network's subnet 192.0.2.0/24"));
   CHECK_THAT(refusal([&] { f.driver->create_network(f.host_net(kNet1, "192.0.2.1")); }),

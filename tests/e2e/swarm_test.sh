@@ -8,7 +8,8 @@
 #      fails and its error names the option and the network;
 #   2. 3 replicas, scaled to 5, a rolling update (service update --force), scaled back to 3: every
 #      replica has an address no other holds, from its node's part of the subnet, and reaches the
-#      others (across nodes too); the service's name resolves to every replica on every node;
+#      others (across nodes too); the service's name resolves to every replica on every node; on
+#      one node and engine 29 every replica keeps its address through the update (sticky);
 #   3. service rm and network rm: on every node no container, no macvlan link, and mvlan holds no
 #      endpoint, network or pool (with etcd: no address or pool key left in etcd).
 # E2E_SWARM_NODES=1|2 (default 1): one manager, or a manager and a worker on one LAN (a bridge in
@@ -180,8 +181,20 @@ step "scale to 5"
 assert_ok "service scale web=5" dk h1 service scale -d web=5
 check_replicas 5
 
+# slot_addresses: "SLOT ADDRESS" of every replica on every node, by slot (task web.SLOT.ID).
+slot_addresses() {
+  local h c
+  for h in "${HOSTS[@]}"; do
+    for c in $(service_containers "$h" web); do
+      dk "$h" inspect --format \
+        '{{index .Config.Labels "com.docker.swarm.task.name"}} {{(index .NetworkSettings.Networks "lan").IPAddress}}' "$c"
+    done
+  done | awk '{split($1, t, "."); print t[2], $2}' | sort -n
+}
+
 step "rolling update: service update --force replaces every task"
 before=$(for h in "${HOSTS[@]}"; do service_containers "$h" web; done | sort)
+slots_before=$(slot_addresses)
 assert_ok "service update --force web" dk h1 service update -d --force web
 updated() {
   [[ $(dk h1 service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' web) == completed ]]
@@ -191,6 +204,16 @@ pass "the update of web completed"
 check_replicas 5
 after=$(for h in "${HOSTS[@]}"; do service_containers "$h" web; done | sort)
 assert_empty "$(comm -12 <(echo "$before") <(echo "$after"))" "no container of before the update runs"
+slots_after=$(slot_addresses)
+info "slot and address before the update: $(tr '\n' ' ' <<<"$slots_before"); after: $(tr '\n' ' ' <<<"$slots_after")"
+# Sticky addresses: engine 29 names each task web.SLOT.ID, and mvlan binds it by web.SLOT. On one
+# node every slot's new task runs where its old one did (with two, swarm may move it).
+if ((NODES == 1 && E2E_ENGINE >= 29)); then
+  assert_eq "$slots_before" "$slots_after" "engine 29: every replica kept its address through the update (bound by service and slot)"
+elif ((NODES == 1)); then
+  assert_empty "$(comm -12 <(echo "$slots_before") <(echo "$slots_after"))" \
+    "engine $E2E_ENGINE sends no names: no replica's new task got its old address (round-robin)"
+fi
 
 step "scale back to 3"
 assert_ok "service scale web=3" dk h1 service scale -d web=3

@@ -1,6 +1,5 @@
 #include "plugin/forget.h"
 
-#include <filesystem>
 
 #include "ipam/database.h"
 #include "ipam/error.h"
@@ -36,14 +35,10 @@ std::string holder_of(store::NetworkStore& networks, const ipam::Address& a) {
 }  // namespace
 
 int forget(const ForgetOptions& options, std::ostream& out) {
-  const std::string path = database_path(options.state_dir);
-  if (!std::filesystem::exists(path)) {
-    log::error("no state database at " + path + " (has mvlan serve run with --state-dir " +
-               options.state_dir + "?)");
-    return 1;
-  }
+  const auto path = existing_database(options.state_dir);
+  if (!path) return 1;
   try {
-    store::Database db(path, store::Database::Mode::ReadWrite);
+    store::Database db(*path, store::Database::Mode::ReadWrite);
     ipam::SqlitePoolStore pools(db, {});
     store::NetworkStore networks(db);
     const auto candidates = pools_binding(pools.status(), options);

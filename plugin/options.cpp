@@ -264,4 +264,12 @@ std::string database_path(const std::string& state_dir) {
   return state_dir + "/mvlan.db";
 }
 
+std::optional<std::string> existing_database(const std::string& state_dir) {
+  const std::string path = database_path(state_dir);
+  if (std::filesystem::exists(path)) return path;
+  log::error("no state database at " + path + " (has mvlan serve run with --state-dir " +
+             state_dir + "?)");
+  return std::nullopt;
+}
+
 }  // namespace mvlan::plugin

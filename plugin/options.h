@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,5 +63,8 @@ ForgetOptions parse_forget(const std::vector<std::string>& args, const Environme
 IpamBackend parse_ipam_backend(const Environment& env);
 
 std::string database_path(const std::string& state_dir);
+// The database's path when it exists; else nothing, after logging where it looked (for the
+// commands that read an existing state: status, forget).
+std::optional<std::string> existing_database(const std::string& state_dir);
 
 }  // namespace mvlan::plugin

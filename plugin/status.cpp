@@ -350,14 +350,10 @@ int print_status(const StatusOptions& options, std::ostream& out) {
       return 1;
     }
   }
-  const std::string path = database_path(options.state_dir);
-  if (!std::filesystem::exists(path)) {
-    log::error("no state database at " + path + " (has mvlan serve run with --state-dir " +
-               options.state_dir + "?)");
-    return 1;
-  }
+  const auto path = existing_database(options.state_dir);
+  if (!path) return 1;
   try {
-    store::Database db(path, store::Database::Mode::ReadOnly);
+    store::Database db(*path, store::Database::Mode::ReadOnly);
     ipam::SqlitePoolStore pools(db, {});
     const auto all = pools.status();
     store::NetworkStore network_store(db);

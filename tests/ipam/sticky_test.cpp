@@ -48,6 +48,13 @@ PoolSpec not_sticky(const char* subnet) {
   return validate_pool_request(r);
 }
 
+// A fresh database and its pool store.
+struct Store {
+  TempDir dir;
+  store::Database db{dir.db(), store::Database::Mode::ReadWrite};
+  SqlitePoolStore pools{db, {}};
+};
+
 }  // namespace
 
 TEST_CASE("a name released and asked for again gets its address back, across a restart",
@@ -75,9 +82,8 @@ TEST_CASE("a name released and asked for again gets its address back, across a r
 
 TEST_CASE("a parked address is never granted to another name while others are free",
           "[sticky]") {
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(spec("192.0.2.0/28")).id;  // usable .1-.14
   for (const char* n : {"a", "b", "c"}) grant(pools, id, named(n));  // .1 .2 .3
   for (const char* a : {"192.0.2.1", "192.0.2.2", "192.0.2.3"}) {
@@ -93,9 +99,8 @@ TEST_CASE("a parked address is never granted to another name while others are fr
 
 TEST_CASE("a pool full of parked names still serves new ones, the longest parked first",
           "[sticky]") {
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(spec("192.0.2.0/29")).id;  // usable .1-.6
   pools.request_address(id, gateway());                          // .1
   const char* names[] = {"a", "b", "c", "d", "e"};                // .2-.6
@@ -119,9 +124,8 @@ TEST_CASE("a pool full of parked names still serves new ones, the longest parked
 }
 
 TEST_CASE("a name given with --ip is bound there and frees the address it had parked", "[sticky]") {
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(spec("192.0.2.0/24")).id;
   CHECK(grant(pools, id, named("web")) == "192.0.2.1");
   CHECK(pools.release_address(id, addr("192.0.2.1")));
@@ -137,9 +141,8 @@ TEST_CASE("a name given with --ip is bound there and frees the address it had pa
 
 TEST_CASE("an --ip on another name's parked address takes it, and that name is bound afresh later",
           "[sticky]") {
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(spec("192.0.2.0/24")).id;
   CHECK(grant(pools, id, named("web")) == "192.0.2.1");
   CHECK(pools.release_address(id, addr("192.0.2.1")));
@@ -157,9 +160,8 @@ TEST_CASE("an --ip on another name's parked address takes it, and that name is b
 TEST_CASE("a name asked for while its address is held gets a fresh one, and nothing twice",
           "[sticky]") {
   // `docker rename web old && docker run --name web`: the first container keeps its address.
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(spec("192.0.2.0/24")).id;
   CHECK(grant(pools, id, named("web")) == "192.0.2.1");
   CHECK(grant(pools, id, named("web")) == "192.0.2.2");
@@ -173,9 +175,8 @@ TEST_CASE("a name asked for while its address is held gets a fresh one, and noth
 
 TEST_CASE("gateway and --aux-address requests bind nothing; a released address is parked once",
           "[sticky]") {
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(spec("192.0.2.0/24")).id;
   AddressRequest gw = gateway();
   gw.name = "ignored";
@@ -190,9 +191,8 @@ TEST_CASE("gateway and --aux-address requests bind nothing; a released address i
 }
 
 TEST_CASE("sticky=false keeps today's behaviour: names are ignored", "[sticky]") {
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(not_sticky("192.0.2.0/29")).id;  // .1-.6
   CHECK_FALSE(pools.status().at(0).pool.sticky);
   CHECK(grant(pools, id, named("web")) == "192.0.2.1");
@@ -205,9 +205,8 @@ TEST_CASE("sticky=false keeps today's behaviour: names are ignored", "[sticky]")
 TEST_CASE("forget frees a parked name's address, refuses a held one, and releasing the pool "
           "drops every binding",
           "[sticky]") {
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(spec("192.0.2.0/24")).id;
   grant(pools, id, named("web"));  // .1
   grant(pools, id, named("db"));   // .2
@@ -226,9 +225,8 @@ TEST_CASE("forget frees a parked name's address, refuses a held one, and releasi
 TEST_CASE("under random churn no address is ever held twice, a parked name always gets its "
           "address back, and every grant binds its name",
           "[sticky]") {
-  TempDir dir;
-  store::Database db(dir.db(), store::Database::Mode::ReadWrite);
-  SqlitePoolStore pools(db, {});
+  Store st;
+  SqlitePoolStore& pools = st.pools;
   const auto id = pools.request_pool(spec("192.0.2.0/28")).id;  // 14 usable
   std::mt19937 rng(20261202);
   std::map<std::string, std::string> running;  // name -> address

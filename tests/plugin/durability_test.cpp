@@ -42,11 +42,9 @@ std::string address_of(const std::string& body) {
 // One Docker connection granting and releasing until the daemon stops answering.
 void client_loop(const std::string& socket, Ledger& ledger, std::vector<std::string> mine,
                  unsigned seed) {
-  httplib::Client http(socket);
-  http.set_address_family(AF_UNIX);
-  http.set_keep_alive(true);
-  http.set_read_timeout(10, 0);
-  const httplib::Headers headers{{"Accept", "application/vnd.docker.plugins.v1.2+json"}};
+  auto connection = plugin_connection(socket, 10);
+  httplib::Client& http = *connection;
+  const httplib::Headers& headers = plugin_headers();
   std::mt19937 rng(seed);
   for (;;) {
     const bool grant = mine.empty() || (mine.size() < 12 && rng() % 10 < 6);

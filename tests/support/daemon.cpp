@@ -75,10 +75,20 @@ void Daemon::start(const std::vector<std::string>& env) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  client_ = std::make_unique<httplib::Client>(socket_);
-  client_->set_address_family(AF_UNIX);
-  client_->set_keep_alive(true);
-  client_->set_read_timeout(30, 0);
+  client_ = plugin_connection(socket_, 30);
+}
+
+std::unique_ptr<httplib::Client> plugin_connection(const std::string& socket, int read_timeout_s) {
+  auto c = std::make_unique<httplib::Client>(socket);
+  c->set_address_family(AF_UNIX);
+  c->set_keep_alive(true);
+  c->set_read_timeout(read_timeout_s, 0);
+  return c;
+}
+
+const httplib::Headers& plugin_headers() {
+  static const httplib::Headers headers{{"Accept", "application/vnd.docker.plugins.v1.2+json"}};
+  return headers;
 }
 
 void Daemon::signal(int sig) {
@@ -97,8 +107,7 @@ int Daemon::wait() {
 
 Answer Daemon::post(const std::string& path, const std::string& body) {
   if (!client_) throw std::runtime_error("daemon not started");
-  httplib::Headers headers{{"Accept", "application/vnd.docker.plugins.v1.2+json"}};
-  auto res = client_->Post(path.c_str(), headers, body, "");
+  auto res = client_->Post(path.c_str(), plugin_headers(), body, "");
   if (!res) return {0, httplib::to_string(res.error())};
   return {res->status, res->body};
 }

@@ -2,16 +2,13 @@
 // The real mvlan binary, started on a temporary socket and state directory, and an HTTP client
 // that speaks to it the way Docker does (POST, Unix socket, keep-alive).
 
+#include <httplib.h>
 #include <sys/types.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-namespace httplib {
-class Client;
-}
 
 namespace mvlan::test {
 
@@ -55,6 +52,10 @@ class Daemon {
 };
 
 std::string mvlan_binary();
+// A keep-alive connection to a plugin socket, as Docker's plugin client opens one, and the
+// headers it sends.
+std::unique_ptr<httplib::Client> plugin_connection(const std::string& socket, int read_timeout_s);
+const httplib::Headers& plugin_headers();
 // The IPAM tables as text, to prove a refused request changed nothing.
 std::string dump_state(const std::string& state_dir);
 

@@ -118,7 +118,8 @@ struct Plugin {
     db.write([&] {
       // Children first: endpoints name networks.
       for (const char* sql :
-           {"DELETE FROM endpoints", "DELETE FROM networks", "DELETE FROM owned_parents",
+           {"DELETE FROM endpoints", "DELETE FROM network_subnets", "DELETE FROM networks",
+            "DELETE FROM owned_parents", "DELETE FROM bindings",
             "DELETE FROM allocations", "DELETE FROM taken_runs", "DELETE FROM cursors",
             "DELETE FROM pools", "DELETE FROM address_sets"}) {
         db.statement(sql).exec();

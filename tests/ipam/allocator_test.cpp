@@ -103,7 +103,7 @@ TEST_CASE("unknown ipam options are refused with the list of valid ones", "[rule
   CHECK(validate_pool_request(r).order == AllocationOrder::Lowest);
 }
 
-TEST_CASE("sticky is on unless --ipam-opt sticky=false; other values are refused", "[rules]") {
+TEST_CASE("sticky is on unless --ipam-opt sticky=false, other values are refused", "[rules]") {
   auto r = request("192.0.2.0/24");
   CHECK(validate_pool_request(r).sticky);
   r.options = {{"sticky", "false"}};

@@ -173,7 +173,7 @@ TEST_CASE("a name asked for while its address is held gets a fresh one, and noth
   CHECK(pools.status().at(0).allocations.size() == 1);
 }
 
-TEST_CASE("gateway and --aux-address requests bind nothing; a released address is parked once",
+TEST_CASE("gateway and --aux-address requests bind nothing, and a released address is parked once",
           "[sticky]") {
   Store st;
   SqlitePoolStore& pools = st.pools;

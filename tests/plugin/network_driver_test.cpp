@@ -203,7 +203,7 @@ TEST_CASE("several non-passthru networks share one parent", "[driver]") {
   CHECK(f.store->networks_on_parent("eth1").size() == 2);
 }
 
-TEST_CASE("a MAC given by Docker is used and not echoed; otherwise one is generated",
+TEST_CASE("a MAC given by Docker is used and not echoed, otherwise one is generated",
           "[driver]") {
   Fixture f;
   f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
@@ -270,7 +270,7 @@ TEST_CASE("Leave and DeleteEndpoint delete the link and are idempotent", "[drive
   CHECK_FALSE(f.store->endpoint(kEp1));
 }
 
-TEST_CASE("an endpoint still holding a released address is dropped with its link; others stay",
+TEST_CASE("an endpoint still holding a released address is dropped with its link, others stay",
           "[driver]") {
   Fixture f;
   f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));

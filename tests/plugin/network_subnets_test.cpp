@@ -247,7 +247,7 @@ TEST_CASE("Bad subnets and gateways are refused naming the field, the value and 
   CHECK(lab.kernel.calls.empty());
 }
 
-TEST_CASE("host_access may sit in any subnet; endpoints of the others get a connected route back "
+TEST_CASE("host_access may sit in any subnet, endpoints of the others get a connected route back "
           "to it and the host a route to them",
           "[subnets][host]") {
   Lab lab;

@@ -111,8 +111,14 @@ link_exists() { ip link show dev "$1" >/dev/null 2>&1; }
 links_of_type() { ip -o link show type "$1" | awk -F': ' '{print $2}' | sed 's/@.*//'; }
 # assert_vlan NAME PARENT VID: NAME is an 802.1Q link with that id on PARENT, and up.
 assert_vlan() {
-  local d
-  d=$(link_details "$1")
+  local d i
+  # The kernel moves a new link's operstate from UNKNOWN to UP a moment after it is set up
+  # (linkwatch): a busy machine's UML was seen reading it 0.2 s after the create, still UNKNOWN.
+  for ((i = 0; i < 50; i++)); do
+    d=$(link_details "$1")
+    [[ $d == *"state UP"* ]] && break
+    sleep 0.1
+  done
   [[ -n $d ]] || fail "$1 exists as VLAN $3 on $2" "expected: a link $1" "seen: no such link"
   [[ $d == *"$1@$2:"* && $d == *"vlan protocol 802.1Q id $3 "* && $d == *"state UP"* ]] ||
     fail "$1 is VLAN $3 on $2, up" "seen: $d"

@@ -9,6 +9,7 @@
 
 #include "ipam/error.h"
 #include "ipam/shown.h"
+#include "ipam/sticky.h"
 
 namespace mvlan::ipam {
 namespace {
@@ -16,61 +17,27 @@ namespace {
 using json = nlohmann::json;
 using etcd::Compare;
 using etcd::Op;
+using etcd_records::binding_in;
+using etcd_records::committed;
+using etcd_records::from_hex;
+using etcd_records::hex;
+using etcd_records::kMaxAttempts;
+using etcd_records::nonce;
+using etcd_records::now_text;
+using etcd_records::parse_value;
+using etcd_records::TxnPlan;
 
-// A grant races every other host's; each attempt re-reads. The bound keeps a request from
-// spinning when dozens of clients chase the same few free addresses.
-constexpr int kMaxAttempts = 40;
 constexpr size_t kPage = 256;
 // Docker asks for a network's --aux-address right after RequestPool, before any container can
 // exist; a specific address without MAC asked this early is taken as aux and shared by the hosts
 // (which all create the same network), later ones as a container's --ip, which is exclusive.
 constexpr auto kSetupWindow = std::chrono::seconds(5);
-
-std::string hex(const Address& a) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : a.bytes()) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-std::optional<Address> from_hex(const std::string& text) {
-  if (text.size() != 8 && text.size() != 32) return std::nullopt;
-  std::string bytes;
-  for (size_t i = 0; i < text.size(); i += 2) {
-    const std::string pair = text.substr(i, 2);
-    if (pair.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
-    bytes += static_cast<char>(std::stoi(pair, nullptr, 16));
-  }
-  return Address::from_bytes(bytes);
-}
-
-std::string now_text() {
-  char buf[32];
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+// etcd allows 128 operations per transaction by default: a record and its binding's index each.
+constexpr size_t kRecordsPerTxn = 60;
 
 std::mt19937_64& rng() {
   thread_local std::mt19937_64 g{std::random_device{}()};
   return g;
-}
-
-std::string nonce() {
-  return std::to_string(rng()());
-}
-
-json parse_value(const etcd::KeyValue& kv) {
-  try {
-    return json::parse(kv.value);
-  } catch (const json::exception&) {
-    throw Error(ErrorKind::Store, "etcd key " + kv.key + " holds no mvlan record");
-  }
 }
 
 Pool pool_from(const std::string& id, const json& j) {
@@ -82,6 +49,7 @@ Pool pool_from(const std::string& id, const json& j) {
   p.subnet = *subnet;
   if (const std::string r = j.value("range", ""); !r.empty()) p.range = Prefix::parse(r);
   p.order = parse_allocation_order(j.value("allocation", "")).value_or(AllocationOrder::RoundRobin);
+  p.sticky = j.value("sticky", true);
   return p;
 }
 
@@ -239,10 +207,12 @@ Pool EtcdPoolStore::request_pool(const PoolSpec& spec) {
     pool.subnet = subnet;
     pool.range = spec.range;
     pool.order = spec.order;
+    pool.sticky = spec.sticky;
     const json record{{"space", pool.address_space},
                       {"subnet", subnet.str()},
                       {"range", pool.range ? pool.range->str() : ""},
-                      {"allocation", name_of(pool.order)}};
+                      {"allocation", name_of(pool.order)},
+                      {"sticky", pool.sticky}};
     etcd_.put(prefix_ + "pools/" + host_ + "/" + pool.id, record.dump());
     pools_[pool.id] = LocalPool{pool, std::chrono::steady_clock::now()};
     return pool;
@@ -295,6 +265,30 @@ bool EtcdPoolStore::drop_holder(const std::string& set, const etcd::KeyValue& fi
                                     " attempts to release it; try again");
 }
 
+size_t EtcdPoolStore::erase_records(const std::vector<etcd::KeyValue>& records) {
+  // A changed record fails only its batch, which is then retried record by record.
+  auto erase = [&](TxnPlan& plan, const etcd::KeyValue& kv) {
+    unbind(plan, kv);
+    plan.erase(kv.key);
+  };
+  size_t erased = 0;
+  for (size_t i = 0; i < records.size(); i += kRecordsPerTxn) {
+    const size_t end = std::min(records.size(), i + kRecordsPerTxn);
+    TxnPlan batch;
+    for (size_t k = i; k < end; ++k) erase(batch, records[k]);
+    if (etcd_.txn(batch.txn()).succeeded) {
+      erased += end - i;
+      continue;
+    }
+    for (size_t k = i; k < end; ++k) {
+      TxnPlan one;
+      erase(one, records[k]);
+      if (etcd_.txn(one.txn()).succeeded) ++erased;
+    }
+  }
+  return erased;
+}
+
 bool EtcdPoolStore::release_pool(const std::string& pool_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   try {
@@ -320,24 +314,7 @@ bool EtcdPoolStore::release_pool(const std::string& pool_id) {
       if (!page.more || page.kvs.empty()) break;
       from = page.kvs.back().key + '\0';
     }
-    // etcd allows 128 operations per transaction by default; a changed key fails only its batch,
-    // which is then retried key by key.
-    for (size_t i = 0; i < mine.size(); i += 64) {
-      etcd::Txn batch;
-      for (size_t k = i; k < std::min(mine.size(), i + 64); ++k) {
-        batch.compare.push_back(
-            {mine[k].key, Compare::Target::Mod, Compare::Result::Equal, mine[k].mod_revision, ""});
-        batch.success.push_back(Op::erase(mine[k].key));
-      }
-      if (etcd_.txn(batch).succeeded) continue;
-      for (size_t k = i; k < std::min(mine.size(), i + 64); ++k) {
-        etcd::Txn one;
-        one.compare.push_back(
-            {mine[k].key, Compare::Target::Mod, Compare::Result::Equal, mine[k].mod_revision, ""});
-        one.success.push_back(Op::erase(mine[k].key));
-        etcd_.txn(one);
-      }
-    }
+    erase_records(mine);
     etcd::Txn drop;
     drop.success.push_back(Op::erase(prefix_ + "pools/" + host_ + "/" + pool_id));
     etcd_.txn(drop);
@@ -383,26 +360,45 @@ std::optional<Address> EtcdPoolStore::nth_free(const std::string& set, const Add
   }
 }
 
+json EtcdPoolStore::grant_record(const Pool& pool, GrantKind kind, const AddressRequest& request,
+                                 const std::string& token) const {
+  json record{{"host", host_},      {"pool", pool.id}, {"kind", name_of(kind)},
+              {"mac", request.mac}, {"grant", token},  {"at", now_text()}};
+  if (sticky::binds(pool, request)) record["name"] = request.name;
+  return record;
+}
+
 Cidr EtcdPoolStore::grant_exclusive(const Pool& pool, const Address& a, GrantKind kind,
                                     const AddressRequest& request) {
   const std::string key = address_key(set_of(pool), a);
   const std::string token = nonce();
-  const json record{{"host", host_}, {"pool", pool.id},  {"kind", name_of(kind)},
-                    {"mac", request.mac}, {"grant", token}, {"at", now_text()}};
-  etcd::Txn t;
-  t.compare.push_back({key, Compare::Target::Create, Compare::Result::Equal, 0, ""});
-  t.success.push_back(Op::put(key, record.dump()));
-  t.failure.push_back(Op::range(key));
-  auto r = etcd_.txn(t);
-  if (r.succeeded) return Cidr{a, pool.subnet.length()};
-  if (!r.ranges.empty() && !r.ranges[0].kvs.empty()) {
-    const auto& kv = r.ranges[0].kvs[0];
-    // Our own put, committed by a member that then timed out, and sent again to another member.
-    if (parse_value(kv).value("grant", "") == token) return Cidr{a, pool.subnet.length()};
-    throw conflict("Address " + a.str() + " is already in use in " + describe(pool) +
-                   " (held as " + describe_holder(kv) + ")");
+  const bool bind = sticky::binds(pool, request);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    const auto current = etcd_.range(key).kvs;
+    const auto mine = bind ? find_binding(pool, request.name) : std::nullopt;
+    TxnPlan plan;
+    if (current.empty()) {
+      plan.expect_absent(key);
+    } else {
+      const auto& kv = current[0];
+      const json v = parse_value(kv);
+      if (v.value("grant", "") == token) return Cidr{a, pool.subnet.length()};
+      if (!sticky::may_take(binding_in(v, a))) {
+        throw conflict("Address " + a.str() + " is already in use in " + describe(pool) +
+                       " (held as " + describe_holder(kv) + ")");
+      }
+      unbind(plan, kv);
+    }
+    plan.put(key, grant_record(pool, kind, request, token).dump());
+    if (bind) bind_name(plan, pool, request.name, mine, a);
+    etcd::Txn t = plan.txn();
+    t.failure.push_back(Op::range(key));
+    const auto r = etcd_.txn(t);
+    if (r.succeeded || committed(r, token)) return Cidr{a, pool.subnet.length()};
   }
-  throw conflict("Address " + a.str() + " is already in use in " + describe(pool));
+  throw Error(ErrorKind::Store, "etcd: address " + a.str() + " kept changing under " +
+                                    std::to_string(kMaxAttempts) +
+                                    " attempts to grant it; try again");
 }
 
 Cidr EtcdPoolStore::grant_shared(const Pool& pool, const Address& a, GrantKind kind,
@@ -412,36 +408,44 @@ Cidr EtcdPoolStore::grant_shared(const Pool& pool, const Address& a, GrantKind k
   const json me = json::array({host_, pool.id});
   auto current = etcd_.range(key).kvs;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    etcd::Txn t;
-    if (current.empty()) {
-      const json record{{"shared", true},
-                        {"kind", name_of(kind)},
-                        {"holders", json::array({me})},
-                        {"at", now_text()}};
-      t.compare.push_back({key, Compare::Target::Create, Compare::Result::Equal, 0, ""});
-      t.success.push_back(Op::put(key, record.dump()));
-      if (with_gateway_index) {
-        const std::string index = prefix_ + "gateway/" + set;
-        etcd::Txn inner;
-        inner.compare.push_back({index, Compare::Target::Create, Compare::Result::Equal, 0, ""});
-        inner.success.push_back(Op::put(index, hex(a)));
-        t.success.push_back(Op::nested(std::move(inner)));
-      }
-    } else {
-      const auto& kv = current[0];
-      json v = parse_value(kv);
-      if (!v.value("shared", false) || v.value("kind", "") != name_of(kind)) {
+    TxnPlan plan;
+    std::optional<etcd::Txn> gateway_index;
+    json v = current.empty() ? json() : parse_value(current[0]);
+    if (!current.empty() && v.value("shared", false)) {
+      if (v.value("kind", "") != name_of(kind)) {
         throw conflict("Address " + a.str() + " is already in use in " + describe(pool) +
-                       " (held as " + describe_holder(kv) + ")");
+                       " (held as " + describe_holder(current[0]) + ")");
       }
       for (const auto& h : v["holders"]) {
         if (h == me) return Cidr{a, pool.subnet.length()};
       }
       v["holders"].push_back(me);
-      t.compare.push_back(
-          {key, Compare::Target::Mod, Compare::Result::Equal, kv.mod_revision, ""});
-      t.success.push_back(Op::put(key, v.dump()));
+      plan.expect(current[0]);
+      plan.put(key, v.dump());
+    } else {
+      if (current.empty()) {
+        plan.expect_absent(key);
+      } else if (sticky::may_take(binding_in(v, a))) {
+        unbind(plan, current[0]);
+      } else {
+        throw conflict("Address " + a.str() + " is already in use in " + describe(pool) +
+                       " (held as " + describe_holder(current[0]) + ")");
+      }
+      const json record{{"shared", true},
+                        {"kind", name_of(kind)},
+                        {"holders", json::array({me})},
+                        {"at", now_text()}};
+      plan.put(key, record.dump());
+      if (with_gateway_index) {
+        const std::string index = prefix_ + "gateway/" + set;
+        etcd::Txn inner;
+        inner.compare.push_back({index, Compare::Target::Create, Compare::Result::Equal, 0, ""});
+        inner.success.push_back(Op::put(index, hex(a)));
+        gateway_index = std::move(inner);
+      }
     }
+    etcd::Txn t = plan.txn();
+    if (gateway_index) t.success.push_back(Op::nested(std::move(*gateway_index)));
     t.failure.push_back(Op::range(key));
     auto r = etcd_.txn(t);
     if (r.succeeded) return Cidr{a, pool.subnet.length()};
@@ -460,12 +464,24 @@ Cidr EtcdPoolStore::grant_dynamic(const Pool& pool, const AddressRequest& reques
                                            " usable addresses are in use on every host");
   };
   if (!bounds) throw exhausted();
+  const bool bind = sticky::binds(pool, request);
   const std::string set = set_of(pool);
   const std::string cursor_key =
       prefix_ + "cursor/" + set + "/" + hex(bounds->lo) + "-" + hex(bounds->hi);
   const std::string token = nonce();
   const InFlight slot(in_flight_);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    std::optional<Bound> mine;
+    if (bind) {
+      mine = find_binding(pool, request.name);
+      if (mine && mine->binding && mine->grant == token) {
+        return Cidr{mine->binding->address, pool.subnet.length()};  // ours, answer lost
+      }
+      if (auto back = sticky::returned(mine ? mine->binding : std::nullopt)) {
+        if (unpark(*mine, request.mac, token)) return Cidr{*back, pool.subnet.length()};
+        continue;
+      }
+    }
     unsigned long long epoch = 0;
     std::optional<Address> cursor;
     if (auto kvs = etcd_.range(cursor_key).kvs; !kvs.empty()) {
@@ -497,35 +513,43 @@ Cidr EtcdPoolStore::grant_dynamic(const Pool& pool, const AddressRequest& reques
       }
       if (a || skip == 0) break;
     }
-    if (!a) throw exhausted();
 
-    char epoch_text[17];
-    std::snprintf(epoch_text, sizeof epoch_text, "%016llx", epoch + (wrapped ? 1 : 0));
-    const std::string next_cursor = std::string(epoch_text) + "/" + hex(*a);
-    const std::string key = address_key(set, *a);
-    const json record{{"host", host_},     {"pool", pool.id},  {"kind", "dynamic"},
-                      {"mac", request.mac}, {"grant", token}, {"at", now_text()}};
-    etcd::Txn t;
-    t.compare.push_back({key, Compare::Target::Create, Compare::Result::Equal, 0, ""});
-    t.success.push_back(Op::put(key, record.dump()));
-    // The cursor only moves forward (epoch, then address), so a slow host's late grant never
-    // drags it back over addresses that were just released.
-    etcd::Txn advance;
-    advance.compare.push_back(
-        {cursor_key, Compare::Target::Value, Compare::Result::Less, 0, next_cursor});
-    advance.success.push_back(Op::put(cursor_key, next_cursor));
-    etcd::Txn create;
-    create.compare.push_back({cursor_key, Compare::Target::Create, Compare::Result::Equal, 0, ""});
-    create.success.push_back(Op::put(cursor_key, next_cursor));
-    advance.failure.push_back(Op::nested(std::move(create)));
-    t.success.push_back(Op::nested(std::move(advance)));
+    TxnPlan plan;
+    std::optional<etcd::Txn> advance;
+    std::string key;
+    if (a) {
+      key = address_key(set, *a);
+      plan.expect_absent(key);
+      char epoch_text[17];
+      std::snprintf(epoch_text, sizeof epoch_text, "%016llx", epoch + (wrapped ? 1 : 0));
+      const std::string next_cursor = std::string(epoch_text) + "/" + hex(*a);
+      // The cursor only moves forward (epoch, then address), so a slow host's late grant never
+      // drags it back over addresses that were just released.
+      advance.emplace();
+      advance->compare.push_back(
+          {cursor_key, Compare::Target::Value, Compare::Result::Less, 0, next_cursor});
+      advance->success.push_back(Op::put(cursor_key, next_cursor));
+      etcd::Txn create;
+      create.compare.push_back(
+          {cursor_key, Compare::Target::Create, Compare::Result::Equal, 0, ""});
+      create.success.push_back(Op::put(cursor_key, next_cursor));
+      advance->failure.push_back(Op::nested(std::move(create)));
+    } else {
+      // Parking never makes a pool run out: with no address free, the one parked longest goes.
+      const auto oldest = oldest_parked(set, *bounds);
+      if (!oldest) throw exhausted();
+      key = oldest->key;
+      a = from_hex(key.substr(key.rfind('/') + 1));
+      if (!a) throw Error(ErrorKind::Store, "etcd holds a malformed address key " + key);
+      unbind(plan, *oldest);
+    }
+    plan.put(key, grant_record(pool, GrantKind::Dynamic, request, token).dump());
+    if (bind) bind_name(plan, pool, request.name, mine, *a);
+    etcd::Txn t = plan.txn();
+    if (advance) t.success.push_back(Op::nested(std::move(*advance)));
     t.failure.push_back(Op::range(key));
     auto r = etcd_.txn(t);
-    if (r.succeeded) return Cidr{*a, pool.subnet.length()};
-    if (!r.ranges.empty() && !r.ranges[0].kvs.empty() &&
-        parse_value(r.ranges[0].kvs[0]).value("grant", "") == token) {
-      return Cidr{*a, pool.subnet.length()};
-    }
+    if (r.succeeded || committed(r, token)) return Cidr{*a, pool.subnet.length()};
   }
   throw Error(ErrorKind::Store, "etcd: no address could be granted in " + describe(pool) +
                                     " after " + std::to_string(kMaxAttempts) +
@@ -545,7 +569,9 @@ Cidr EtcdPoolStore::request_address(const std::string& pool_id, const AddressReq
       const Address& a = *request.address;
       check_requested(pool, a);
       if (request.gateway) return grant_shared(pool, a, GrantKind::Gateway, true);
-      if (request.mac.empty() && std::chrono::steady_clock::now() - lp->created < kSetupWindow) {
+      // Docker names containers' requests (engines >= 29), never an aux address.
+      if (request.mac.empty() && request.name.empty() &&
+          std::chrono::steady_clock::now() - lp->created < kSetupWindow) {
         return grant_shared(pool, a, GrantKind::Static, false);
       }
       return grant_exclusive(pool, a, GrantKind::Static, request);
@@ -608,7 +634,20 @@ bool EtcdPoolStore::release_address(const std::string& pool_id, const Address& a
       }
       etcd::Txn t;
       t.compare.push_back({key, Compare::Target::Mod, Compare::Result::Equal, kv.mod_revision, ""});
-      t.success.push_back(Op::erase(key));
+      switch (sticky::on_release(binding_in(v, address))) {
+        case sticky::Release::Nothing:
+          return false;
+        case sticky::Release::Park: {
+          json parked = v;
+          parked["parked"] = etcd_records::now_ms();
+          parked.erase("endpoint");
+          t.success.push_back(Op::put(key, parked.dump()));
+          break;
+        }
+        case sticky::Release::Free:
+          t.success.push_back(Op::erase(key));
+          break;
+      }
       t.failure.push_back(Op::range(key));
       auto r = etcd_.txn(t);
       if (r.succeeded) return true;
@@ -619,12 +658,6 @@ bool EtcdPoolStore::release_address(const std::string& pool_id, const Address& a
     if (e.kind != ErrorKind::Store) throw;
     throw Error(ErrorKind::Store, no_quorum(e, "the address is still held; release it again"));
   }
-}
-
-Address EtcdPoolStore::forget(const std::string& pool_id, const std::string& name) {
-  throw not_found("no name " + shown_value(name, 120) + " is bound in pool " +
-                  shown_value(pool_id, 120) +
-                  ": with MVLAN_IPAM_BACKEND=etcd mvlan binds no names to addresses yet");
 }
 
 std::optional<Pool> EtcdPoolStore::find_pool(const std::string& pool_id) {
@@ -650,11 +683,14 @@ std::vector<PoolStatus> EtcdPoolStore::status() {
         for (const auto& [h, p] : g.holders) {
           if (h == host_ && p == pool.id) {
             ps.allocations.push_back(Allocation{g.address, pool.id, g.kind, g.mac});
+            if (!g.name.empty()) ps.bindings.push_back(Binding{g.name, g.address, g.parked_at});
             break;
           }
         }
       }
     }
+    std::sort(ps.bindings.begin(), ps.bindings.end(),
+              [](const Binding& x, const Binding& y) { return x.name < y.name; });
     if (auto bounds = dynamic_bounds(pool)) {
       auto kvs = etcd_.range(prefix_ + "cursor/" + set_of(pool) + "/" + hex(bounds->lo) + "-" +
                              hex(bounds->hi))
@@ -683,7 +719,9 @@ void EtcdPoolStore::record_endpoint(const Address& address, const std::string& e
       for (int attempt = 0; attempt < kMaxAttempts && !kvs.empty(); ++attempt) {
         const auto kv = kvs[0];
         json v = parse_value(kv);
-        if (v.value("shared", false) || v.value("host", "") != host_) break;
+        if (v.value("shared", false) || v.value("host", "") != host_ || v.contains("parked")) {
+          break;  // parked: no endpoint holds it any more (and its revision orders eviction)
+        }
         const std::string granted_to = v.value("mac", "");
         if (!granted_to.empty() && !mac.empty() && !same_mac(granted_to, mac)) break;
         if (v.value("endpoint", "") == endpoint_id) break;
@@ -751,6 +789,10 @@ ClusterStatus EtcdPoolStore::cluster_status() {
       g.shared = v.value("shared", false);
       g.mac = v.value("mac", "");
       g.endpoint = v.value("endpoint", "");
+      if (const auto b = binding_in(v, *a)) {
+        g.name = b->name;
+        g.parked_at = b->parked_at;
+      }
       if (g.shared) {
         for (const auto& h : v.value("holders", json::array())) {
           if (h.size() == 2) g.holders.emplace_back(h[0], h[1]);
@@ -773,27 +815,26 @@ bool EtcdPoolStore::host_alive(const std::string& host) {
 
 size_t EtcdPoolStore::release_host(const std::string& host) {
   const std::string dir = prefix_ + "addr/";
-  size_t freed = 0;
+  std::vector<etcd::KeyValue> held;
   std::string from = dir;
   for (;;) {
     auto page = etcd_.range(from, etcd::prefix_end(dir), 1000);
     for (const auto& kv : page.kvs) {
       const json v = parse_value(kv);
-      if (v.value("shared", false) || v.value("host", "") != host) continue;
-      etcd::Txn t;
-      t.compare.push_back(
-          {kv.key, Compare::Target::Mod, Compare::Result::Equal, kv.mod_revision, ""});
-      t.success.push_back(Op::erase(kv.key));
-      if (etcd_.txn(t).succeeded) ++freed;
+      if (!v.value("shared", false) && v.value("host", "") == host) held.push_back(kv);
     }
     if (!page.more || page.kvs.empty()) break;
     from = page.kvs.back().key + '\0';
   }
-  etcd::Txn pools;
-  auto erase = Op::erase(prefix_ + "pools/" + host + "/");
-  erase.range_end = etcd::prefix_end(erase.key);
-  pools.success.push_back(erase);
-  etcd_.txn(pools);
+  const size_t freed = erase_records(held);
+  // Its bindings went with their records; an index left by a torn change goes here.
+  etcd::Txn rest;
+  for (const char* kind : {"pools/", "names/"}) {
+    auto erase = Op::erase(prefix_ + kind + host + "/");
+    erase.range_end = etcd::prefix_end(erase.key);
+    rest.success.push_back(erase);
+  }
+  etcd_.txn(rest);
   return freed;
 }
 

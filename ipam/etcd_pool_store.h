@@ -4,10 +4,15 @@
 // Pools stay per host (each host's own PoolIDs, under <prefix>pools/<host>/); addresses are shared.
 //
 // Keys under the prefix (addresses as fixed-width hex, so key order is numeric order):
-//   pools/<host>/<pool id>                 {"space","subnet","range","allocation"}
+//   pools/<host>/<pool id>                 {"space","subnet","range","allocation","sticky"}
 //   addr/<space>/<net hex>-<len>/<addr>    one grant: {"host","pool","kind","mac","grant","at"}
-//                                          (+ "endpoint" once CreateEndpoint has named it),
+//                                          (+ "endpoint" once CreateEndpoint has named it,
+//                                          + "name" when bound, + "parked" (unix ms) once its
+//                                          container released it: still taken, kept for the name),
 //                                          or a shared reservation: {"shared":true,"holders":[..]}
+//   names/<host>/<pool id>/<name>          <addr hex>: the index of a grant's "name", written in
+//                                          the same transaction, so a name finds its address in
+//                                          one read (names never hold '/', host ids neither)
 //   cursor/<set>/<lo>-<hi>                 round-robin hint "<epoch>/<addr>", only ever increases
 //   gateway/<set>                          the set's gateway, shared by every host
 //   hosts/<host>                           under a lease kept alive by `mvlan serve`
@@ -22,6 +27,7 @@
 
 #include "ipam/allocator.h"
 #include "ipam/etcd_client.h"
+#include "ipam/etcd_records.h"
 #include "ipam/pool_store.h"
 
 namespace mvlan::ipam {
@@ -34,6 +40,8 @@ struct ClusterGrant {
   std::vector<std::pair<std::string, std::string>> holders;  // (host, pool id)
   std::string mac;
   std::string endpoint;  // the Docker endpoint holding it, once its host's CreateEndpoint ran
+  std::string name;      // the name bound to it (sticky addresses), "" for none
+  std::optional<long long> parked_at;  // unix ms; set while parked for `name`
 };
 
 struct ClusterSet {
@@ -59,7 +67,7 @@ class EtcdPoolStore final : public PoolStore {
   bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
-  // Bindings are not kept in etcd yet: names are ignored, so there is never one to forget.
+  // This host's binding of `name` in the pool (MVLAN_HOST_ID: each host binds its own names).
   Address forget(const std::string& pool_id, const std::string& name) override;
   // Writes the endpoint ID into the address's record when this host holds it alone (a gateway
   // or aux address is no endpoint's); a grant whose recorded MAC differs is another endpoint's.
@@ -68,8 +76,8 @@ class EtcdPoolStore final : public PoolStore {
 
   ClusterStatus cluster_status();
   bool host_alive(const std::string& host);
-  // Frees every address `host` holds alone and drops its pools; shared reservations (gateways,
-  // aux addresses) stay. Returns how many addresses were freed.
+  // Frees every address `host` holds alone (parked ones too) and drops its pools and bindings;
+  // shared reservations (gateways, aux addresses) stay. Returns how many addresses were freed.
   size_t release_host(const std::string& host);
 
   const std::string& host() const { return host_; }
@@ -87,6 +95,8 @@ class EtcdPoolStore final : public PoolStore {
   std::string address_key(const std::string& set, const Address& a) const;
   std::optional<Address> nth_free(const std::string& set, const Address& from, const Address& to,
                                   size_t skip);
+  nlohmann::json grant_record(const Pool& pool, GrantKind kind, const AddressRequest& request,
+                              const std::string& token) const;
   Cidr grant_dynamic(const Pool& pool, const AddressRequest& request);
   Cidr grant_exclusive(const Pool& pool, const Address& a, GrantKind kind,
                        const AddressRequest& request);
@@ -94,6 +104,32 @@ class EtcdPoolStore final : public PoolStore {
   bool drop_holder(const std::string& set, const etcd::KeyValue& kv, const std::string& host,
                    const std::string& pool_id);
   std::string describe_holder(const etcd::KeyValue& kv) const;
+  // Deletes grant records (with their bindings), many per transaction; each only if unchanged
+  // since read. Returns how many went.
+  size_t erase_records(const std::vector<etcd::KeyValue>& records);
+
+  // Sticky bindings (etcd_bindings.cpp). Every change to one rides in the transaction of the
+  // grant it concerns, so the record's "name" and its index never disagree.
+  struct Bound {
+    etcd::KeyValue index;   // names/<host>/<pool id>/<name>
+    etcd::KeyValue record;  // what it points to; mod_revision 0 when that key is gone
+    // None when the record is no longer this name's (an index left by a torn change).
+    std::optional<Binding> binding;
+    std::string grant;  // the record's grant token
+  };
+  std::string name_key(const std::string& host, const std::string& pool_id,
+                       const std::string& name) const;
+  std::optional<Bound> find_binding(const Pool& pool, const std::string& name);
+  // Binds `name` to `to` in the plan (which grants `to`), and settles its previous address.
+  void bind_name(etcd_records::TxnPlan& plan, const Pool& pool, const std::string& name,
+                 const std::optional<Bound>& before, const Address& to);
+  // The plan changes `record` (only if unchanged since read): its name's binding goes.
+  void unbind(etcd_records::TxnPlan& plan, const etcd::KeyValue& record) const;
+  // A parked binding's address back to the name, with the request's MAC. False when it changed.
+  bool unpark(const Bound& mine, const std::string& mac, const std::string& token);
+  // The grant parked longest in `within` (the earliest mod revision among parked records: a
+  // parked record is not written again until it is unparked or goes), if any.
+  std::optional<etcd::KeyValue> oldest_parked(const std::string& set, const Bounds& within);
 
   etcd::Client& etcd_;
   std::string prefix_;

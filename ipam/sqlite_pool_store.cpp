@@ -5,6 +5,7 @@
 #include "ipam/allocator.h"
 #include "ipam/error.h"
 #include "ipam/shown.h"
+#include "ipam/sticky.h"
 
 namespace mvlan::ipam {
 namespace {
@@ -36,6 +37,11 @@ Pool pool_from(SQLite::Statement& s) {
   p.set_id = s.getColumn(5).getInt64();
   p.sticky = s.getColumn(6).getInt() != 0;
   return p;
+}
+
+std::optional<Binding> binding_of(const std::optional<PlacedBinding>& placed) {
+  if (!placed) return std::nullopt;
+  return placed->binding;
 }
 
 constexpr const char* kPoolColumns = "id, space, subnet, ip_range, allocation, set_id, sticky";
@@ -347,7 +353,7 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
       throw not_found("unknown PoolID " + shown_value(pool_id, 120) +
                       ": mvlan holds no such pool (it was released, or never requested here)");
     }
-    const bool bind = pool->sticky && !request.gateway && !request.name.empty();
+    const bool bind = sticky::binds(*pool, request);
     std::optional<Binding> mine;
     if (bind) mine = bindings_.find(pool->id, request.name);
     GrantKind kind = request.gateway ? GrantKind::Gateway : GrantKind::Dynamic;
@@ -365,10 +371,10 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
       }
       granted = *a;
     } else {
-      if (mine && mine->parked_at) {
+      if (auto back = sticky::returned(mine)) {
         bindings_.hold(pool->id, request.name);
-        set_mac(pool->set_id, mine->address, request.mac);
-        return Cidr{mine->address, pool->subnet.length()};
+        set_mac(pool->set_id, *back, request.mac);
+        return Cidr{*back, pool->subnet.length()};
       }
       granted = pick_free(*pool);
     }
@@ -381,8 +387,7 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
 void SqlitePoolStore::take_over_parked(const Pool& pool, const Address& a) {
   auto held = allocation_at(pool.set_id, a);
   if (!held) return;
-  if (auto parked = bindings_.at(pool.set_id, a); parked && parked->binding.parked_at) {
-    // A name given with --ip wins over a parking: the parked name gets a fresh address next time.
+  if (auto parked = bindings_.at(pool.set_id, a); sticky::may_take(binding_of(parked))) {
     bindings_.drop(parked->pool_id, parked->binding.name);
     give_back(pool.set_id, a);
     return;
@@ -418,12 +423,11 @@ Address SqlitePoolStore::pick_free(const Pool& pool) {
 
 void SqlitePoolStore::rebind(const Pool& pool, const std::string& name,
                              const std::optional<Binding>& before, const Address& a) {
-  if (before) {
-    // The name moves to its new address: a parked old one is free again, a held old one (another
-    // container that had this name, renamed since) keeps its grant without a name. An --ip of the
-    // name's own parked address was already taken over.
-    bindings_.drop(pool.id, name);
-    if (before->parked_at && !(before->address == a)) give_back(pool.set_id, before->address);
+  // `before` was read at the request's start; an --ip of the name's own parked address has been
+  // taken over since, which sticky::previous sees as the same address.
+  if (before) bindings_.drop(pool.id, name);
+  if (sticky::previous(before, a) == sticky::Previous::Freed) {
+    give_back(pool.set_id, before->address);
   }
   bindings_.bind(pool.id, pool.set_id, name, a);
 }
@@ -450,10 +454,14 @@ bool SqlitePoolStore::release_address(const std::string& pool_id, const Address&
       throw conflict("Address " + address.str() + " is held through pool " + held->pool_id +
                      ", not " + pool->id + "; nothing was released");
     }
-    if (auto bound = bindings_.at(pool->set_id, address)) {
-      if (bound->binding.parked_at) return false;  // released before
-      bindings_.park(pool->set_id, address);
-      return true;
+    switch (sticky::on_release(binding_of(bindings_.at(pool->set_id, address)))) {
+      case sticky::Release::Nothing:
+        return false;
+      case sticky::Release::Park:
+        bindings_.park(pool->set_id, address);
+        return true;
+      case sticky::Release::Free:
+        break;
     }
     give_back(pool->set_id, address);
     return true;
@@ -466,17 +474,10 @@ Address SqlitePoolStore::forget(const std::string& pool_id, const std::string& n
     if (!pool) {
       throw not_found("unknown pool " + shown_value(pool_id, 120) + "; mvlan status lists them");
     }
-    auto b = bindings_.find(pool_id, name);
-    if (!b) {
-      throw not_found("no name " + shown_value(name, 120) + " is bound in " + describe(*pool));
-    }
-    if (!b->parked_at) {
-      throw conflict(shown_value(name, 120) + " holds " + b->address.str() + " in " +
-                     describe(*pool) + " now; only a parked binding can be forgotten");
-    }
+    const Binding b = sticky::forgettable(*pool, name, bindings_.find(pool_id, name));
     bindings_.drop(pool_id, name);
-    give_back(pool->set_id, b->address);
-    return b->address;
+    give_back(pool->set_id, b.address);
+    return b.address;
   });
 }
 

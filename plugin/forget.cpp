@@ -1,8 +1,10 @@
 #include "plugin/forget.h"
 
+#include <filesystem>
 
 #include "ipam/database.h"
 #include "ipam/error.h"
+#include "ipam/etcd_pool_store.h"
 #include "ipam/network_store.h"
 #include "ipam/shown.h"
 #include "ipam/sqlite_pool_store.h"
@@ -25,54 +27,72 @@ std::vector<ipam::PoolStatus> pools_binding(const std::vector<ipam::PoolStatus>&
   return out;
 }
 
-std::string holder_of(store::NetworkStore& networks, const ipam::Address& a) {
-  const auto holding = networks.endpoints_holding(a.str());
+std::string holder_of(store::NetworkStore* networks, const ipam::Address& a) {
+  const auto holding =
+      networks ? networks->endpoints_holding(a.str()) : std::vector<store::EndpointRecord>{};
   if (holding.empty()) return "a container";
   return "endpoint " + holding.front().id.substr(0, 12) + " of network " +
          holding.front().network_id.substr(0, 12);
 }
 
+// `networks` (this host's endpoints, to name the holder of a held address) may be null.
+int forget_in(ipam::PoolStore& pools, store::NetworkStore* networks, const ForgetOptions& options,
+              std::ostream& out) {
+  const auto candidates = pools_binding(pools.status(), options);
+  const std::string name = shown_value(options.name, 120);
+  if (candidates.empty()) {
+    // Appends, not operator+ on temporaries: GCC 12 at -O3 reports a false -Wrestrict there.
+    std::string where = "no pool";
+    if (!options.pool.empty()) where.append(" ").append(shown_value(options.pool, 120));
+    if (!options.subnet.empty()) where.append(" with subnet ").append(options.subnet);
+    if (options.ipam.etcd) where.append(" of host ").append(options.ipam.host_id);
+    log::error(where.append(" binds ").append(name).append("; mvlan status lists every binding"));
+    return 1;
+  }
+  if (candidates.size() > 1) {
+    std::string ids;
+    for (const auto& c : candidates) ids.append(ids.empty() ? "" : ", ").append(c.pool.id);
+    log::error(name + " is bound in several pools (" + ids + "); pick one with --pool ID");
+    return 1;
+  }
+  const ipam::Pool& pool = candidates.front().pool;
+  try {
+    const ipam::Address freed = pools.forget(pool.id, options.name);
+    out << "forgot " << options.name << ": " << freed.str() << " in pool " << pool.id
+        << " is free\n";
+    return 0;
+  } catch (const Error& e) {
+    if (e.kind != ErrorKind::Conflict) throw;
+    for (const auto& b : candidates.front().bindings) {
+      if (b.name != options.name) continue;
+      log::error(name + "'s address " + b.address.str() + " in pool " + pool.id + " is held by " +
+                 holder_of(networks, b.address) +
+                 " now: only a parked binding (no container holds it) can be forgotten");
+    }
+    return 1;
+  }
+}
+
 }  // namespace
 
 int forget(const ForgetOptions& options, std::ostream& out) {
-  const auto path = existing_database(options.state_dir);
-  if (!path) return 1;
   try {
+    if (options.ipam.etcd) {
+      // The bindings are in etcd; the local database (when there is one) names endpoints.
+      etcd::Client client(options.ipam.etcd_settings);
+      ipam::EtcdPoolStore pools(client, options.ipam.prefix, options.ipam.host_id, {});
+      const std::string path = database_path(options.state_dir);
+      if (!std::filesystem::exists(path)) return forget_in(pools, nullptr, options, out);
+      store::Database db(path, store::Database::Mode::ReadOnly);
+      store::NetworkStore networks(db);
+      return forget_in(pools, &networks, options, out);
+    }
+    const auto path = existing_database(options.state_dir);
+    if (!path) return 1;
     store::Database db(*path, store::Database::Mode::ReadWrite);
     ipam::SqlitePoolStore pools(db, {});
     store::NetworkStore networks(db);
-    const auto candidates = pools_binding(pools.status(), options);
-    const std::string name = shown_value(options.name, 120);
-    if (candidates.empty()) {
-      // Appends, not operator+ on temporaries: GCC 12 at -O3 reports a false -Wrestrict there.
-      std::string where = "no pool";
-      if (!options.pool.empty()) where.append(" ").append(shown_value(options.pool, 120));
-      if (!options.subnet.empty()) where.append(" with subnet ").append(options.subnet);
-      log::error(where.append(" binds ").append(name).append("; mvlan status lists every binding"));
-      return 1;
-    }
-    if (candidates.size() > 1) {
-      std::string ids;
-      for (const auto& c : candidates) ids.append(ids.empty() ? "" : ", ").append(c.pool.id);
-      log::error(name + " is bound in several pools (" + ids + "); pick one with --pool ID");
-      return 1;
-    }
-    const ipam::Pool& pool = candidates.front().pool;
-    try {
-      const ipam::Address freed = pools.forget(pool.id, options.name);
-      out << "forgot " << options.name << ": " << freed.str() << " in pool " << pool.id
-          << " is free\n";
-      return 0;
-    } catch (const Error& e) {
-      if (e.kind != ErrorKind::Conflict) throw;
-      for (const auto& b : candidates.front().bindings) {
-        if (b.name != options.name) continue;
-        log::error(name + "'s address " + b.address.str() + " in pool " + pool.id +
-                   " is held by " + holder_of(networks, b.address) +
-                   " now: only a parked binding (no container holds it) can be forgotten");
-      }
-      return 1;
-    }
+    return forget_in(pools, &networks, options, out);
   } catch (const std::exception& e) {
     log::error(e.what());
     return 1;

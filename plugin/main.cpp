@@ -32,13 +32,14 @@ Commands:
              (with MVLAN_IPAM_BACKEND=etcd: every host's pools and grants, with their holders)
   forget NAME [--pool ID | --subnet CIDR]
            drop NAME's parked address binding (sticky addresses, engines >= 29) and free the
-           address; refused while a container holds it
+           address; refused while a container holds it (with etcd: MVLAN_HOST_ID's bindings)
              --state-dir DIR     (MVLAN_STATE_DIR, default /var/lib/mvlan)
   release-host HOST [--force]
            free in etcd the addresses of a host that is gone for good (shared gateways and aux
-           addresses stay); refused while HOST's plugin is alive unless --force
+           addresses stay) and its name bindings; refused while HOST's plugin is alive unless
+           --force
 
-  IPAM backend (serve, status, release-host; environment only):
+  IPAM backend (serve, status, forget, release-host; environment only):
     MVLAN_IPAM_BACKEND   sqlite (default) | etcd
     MVLAN_ETCD_ENDPOINTS http(s)://HOST:PORT,... (required for etcd)
     MVLAN_ETCD_PREFIX    key prefix (default /mvlan/)

@@ -179,11 +179,7 @@ ForgetOptions parse_forget(const std::vector<std::string>& args, const Environme
   if (o.name.empty()) {
     throw std::invalid_argument("forget needs a NAME (a container's name, as mvlan status shows)");
   }
-  if (parse_ipam_backend(env).etcd) {
-    throw std::invalid_argument(
-        "forget works on the local database; with MVLAN_IPAM_BACKEND=etcd mvlan binds no names "
-        "to addresses yet");
-  }
+  o.ipam = parse_ipam_backend(env);
   return o;
 }
 

@@ -50,6 +50,7 @@ struct ForgetOptions {
   std::string pool;    // --pool ID: needed when the name is bound in several pools
   std::string subnet;  // --subnet CIDR: the same, by the pool's subnet
   std::string state_dir = "/var/lib/mvlan";
+  IpamBackend ipam;  // with etcd: this host's (MVLAN_HOST_ID) bindings, in etcd
 };
 
 using Environment = std::map<std::string, std::string>;

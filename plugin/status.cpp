@@ -208,6 +208,7 @@ void print_text(const std::vector<ipam::PoolStatus>& pools, const EndpointAddres
 
 const char* use_of(const ipam::ClusterGrant& g, const std::string& this_host,
                    const EndpointAddresses& held) {
+  if (g.parked_at) return "parked";
   if (g.kind == ipam::GrantKind::Gateway) return "gateway";
   if (g.shared) return "reserved";
   if (!g.holders.empty() && g.holders[0].first == this_host) {
@@ -254,6 +255,8 @@ json cluster_json(const ipam::ClusterStatus& c, const std::string& this_host,
       if (!g.shared && !g.holders.empty()) entry["Host"] = g.holders[0].first;
       if (!g.mac.empty()) entry["MacAddress"] = g.mac;
       if (const auto ep = endpoint_of(g, this_host, held); !ep.empty()) entry["EndpointID"] = ep;
+      if (!g.name.empty()) entry["Name"] = g.name;
+      if (g.parked_at) entry["ParkedSince"] = utc(*g.parked_at);
       grants.push_back(entry);
     }
     sets.push_back({{"AddressSpace", set.space},
@@ -283,7 +286,13 @@ void print_cluster(const ipam::ClusterStatus& c, const std::string& endpoints,
       out << "    " << std::left << std::setw(40) << g.address.str() << std::setw(10)
           << use_of(g, this_host, held) << std::setw(12)
           << (g.shared ? "all hosts" : holders_text(g)) << std::setw(14)
-          << short_or_dash(endpoint_of(g, this_host, held)) << g.mac << "\n";
+          << short_or_dash(endpoint_of(g, this_host, held));
+      if (g.name.empty()) {
+        out << g.mac << "\n";
+      } else {
+        out << std::setw(19) << g.mac << g.name
+            << (g.parked_at ? "  parked since " + utc(*g.parked_at) : std::string()) << "\n";
+      }
     }
   }
 }

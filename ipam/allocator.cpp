@@ -1,7 +1,7 @@
 #include "ipam/allocator.h"
 
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 
 namespace mvlan::ipam {
 namespace {

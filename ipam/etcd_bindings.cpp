@@ -2,9 +2,9 @@
 // and, once released, "parked"; names/<host>/<pool id>/<name> points at it. The rules are
 // ipam/sticky.h's, shared with the SQLite store; this file applies them as etcd transactions.
 
-#include "ipam/error.h"
+#include "common/error.h"
 #include "ipam/etcd_pool_store.h"
-#include "ipam/shown.h"
+#include "common/quote.h"
 #include "ipam/sticky.h"
 
 namespace mvlan::ipam {

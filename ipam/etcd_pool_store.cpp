@@ -7,8 +7,8 @@
 #include <random>
 #include <set>
 
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 #include "ipam/sticky.h"
 
 namespace mvlan::ipam {

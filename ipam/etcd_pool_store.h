@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "ipam/allocator.h"
-#include "ipam/etcd_client.h"
+#include "etcd/client.h"
 #include "ipam/etcd_records.h"
 #include "ipam/pool_store.h"
 

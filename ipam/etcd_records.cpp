@@ -4,7 +4,7 @@
 #include <ctime>
 #include <random>
 
-#include "ipam/error.h"
+#include "common/error.h"
 
 namespace mvlan::ipam::etcd_records {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ipam/address.h"
-#include "ipam/etcd_client.h"
+#include "etcd/client.h"
 #include "ipam/pool.h"
 
 namespace mvlan::ipam::etcd_records {

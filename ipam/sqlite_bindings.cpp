@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "ipam/error.h"
+#include "common/error.h"
 
 namespace mvlan::ipam {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ipam/allocator.h"
-#include "ipam/database.h"
+#include "store/database.h"
 #include "ipam/pool.h"
 
 namespace mvlan::ipam {

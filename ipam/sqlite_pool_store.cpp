@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "ipam/allocator.h"
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 #include "ipam/sticky.h"
 
 namespace mvlan::ipam {

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "ipam/allocator.h"
-#include "ipam/database.h"
+#include "store/database.h"
 #include "ipam/pool_store.h"
 #include "ipam/sqlite_bindings.h"
 

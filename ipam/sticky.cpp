@@ -1,8 +1,8 @@
 #include "ipam/sticky.h"
 
 #include "ipam/allocator.h"
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 
 namespace mvlan::ipam::sticky {
 

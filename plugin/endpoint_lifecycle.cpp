@@ -4,9 +4,9 @@
 #include <initializer_list>
 
 #include "ipam/address.h"
-#include "ipam/error.h"
-#include "ipam/shown.h"
-#include "plugin/log.h"
+#include "common/error.h"
+#include "common/quote.h"
+#include "common/log.h"
 #include "plugin/mac.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"

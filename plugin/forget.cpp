@@ -2,13 +2,13 @@
 
 #include <filesystem>
 
-#include "ipam/database.h"
-#include "ipam/error.h"
+#include "store/database.h"
+#include "common/error.h"
 #include "ipam/etcd_pool_store.h"
-#include "ipam/network_store.h"
-#include "ipam/shown.h"
+#include "store/network_store.h"
+#include "common/quote.h"
 #include "ipam/sqlite_pool_store.h"
-#include "plugin/log.h"
+#include "common/log.h"
 
 namespace mvlan::plugin {
 namespace {

@@ -6,8 +6,8 @@
 // the host already has, and only for addresses containers hold, so nothing else is disturbed.
 
 #include "ipam/address.h"
-#include "ipam/error.h"
-#include "plugin/log.h"
+#include "common/error.h"
+#include "common/log.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_subnets.h"
 

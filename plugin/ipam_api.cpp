@@ -1,8 +1,8 @@
 #include "plugin/ipam_api.h"
 
 #include "ipam/allocator.h"
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 #include "plugin/mac.h"
 
 namespace mvlan::plugin {

@@ -2,9 +2,9 @@
 
 #include "ipam/allocator.h"
 #include "ipam/binding_key.h"
-#include "ipam/error.h"
-#include "ipam/shown.h"
-#include "plugin/log.h"
+#include "common/error.h"
+#include "common/quote.h"
+#include "common/log.h"
 
 namespace mvlan::plugin {
 

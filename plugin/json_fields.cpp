@@ -3,8 +3,8 @@
 #include <set>
 #include <vector>
 
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 
 namespace mvlan::plugin {
 namespace {

@@ -1,6 +1,6 @@
 #include "plugin/network_api.h"
 
-#include "ipam/error.h"
+#include "common/error.h"
 
 namespace mvlan::plugin {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ipam/network_store.h"
+#include "store/network_store.h"
 #include "ipam/pool_store.h"
 #include "netlink/kernel.h"
 

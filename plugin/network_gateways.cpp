@@ -3,8 +3,8 @@
 // without a gateway get the one Docker would have asked mvlan's IPAM for: the first free address
 // of the ip-range, else of the subnet. Engine 20.10 always asks for a gateway itself.
 
-#include "ipam/error.h"
-#include "plugin/log.h"
+#include "common/error.h"
+#include "common/log.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_subnets.h"
 

@@ -1,9 +1,9 @@
 // CreateNetwork and DeleteNetwork: parse -> validate -> act, parents made or shared.
 
 #include "ipam/address.h"
-#include "ipam/error.h"
-#include "ipam/shown.h"
-#include "plugin/log.h"
+#include "common/error.h"
+#include "common/quote.h"
+#include "common/log.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
 #include "plugin/network_subnets.h"

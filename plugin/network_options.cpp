@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "ipam/address.h"
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 
 namespace mvlan::plugin {
 namespace {

@@ -1,7 +1,7 @@
 #include "plugin/network_subnets.h"
 
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 #include "plugin/network_driver.h"
 
 namespace mvlan::plugin {

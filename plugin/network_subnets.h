@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ipam/address.h"
-#include "ipam/network_store.h"
+#include "store/network_store.h"
 
 namespace mvlan::plugin {
 

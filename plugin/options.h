@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "ipam/etcd_client.h"
-#include "plugin/log.h"
+#include "etcd/client.h"
+#include "common/log.h"
 
 namespace mvlan::plugin {
 

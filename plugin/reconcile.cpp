@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "plugin/log.h"
+#include "common/log.h"
 #include "plugin/network_driver.h"
 
 namespace mvlan::plugin {

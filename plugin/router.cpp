@@ -1,9 +1,9 @@
 #include "plugin/router.h"
 
-#include "ipam/error.h"
-#include "ipam/shown.h"
+#include "common/error.h"
+#include "common/quote.h"
 #include "netlink/kernel.h"
-#include "plugin/log.h"
+#include "common/log.h"
 
 namespace mvlan::plugin {
 namespace {

@@ -7,13 +7,13 @@
 #include <memory>
 #include <set>
 
-#include "ipam/database.h"
-#include "ipam/etcd_host_lease.h"
+#include "store/database.h"
+#include "etcd/host_lease.h"
 #include "ipam/etcd_pool_store.h"
-#include "ipam/network_store.h"
+#include "store/network_store.h"
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/json_fields.h"
-#include "plugin/log.h"
+#include "common/log.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_subnets.h"
 

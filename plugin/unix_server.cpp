@@ -15,8 +15,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "ipam/shown.h"
-#include "plugin/log.h"
+#include "common/quote.h"
+#include "common/log.h"
 
 namespace mvlan::plugin {
 namespace {

@@ -21,12 +21,12 @@
 #include <string_view>
 #include <vector>
 
-#include "ipam/database.h"
-#include "ipam/network_store.h"
+#include "store/database.h"
+#include "store/network_store.h"
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/ipam_api.h"
 #include "plugin/ipam_driver.h"
-#include "plugin/log.h"
+#include "common/log.h"
 #include "plugin/network_api.h"
 #include "plugin/network_driver.h"
 #include "plugin/router.h"

@@ -3,7 +3,7 @@
 #include <tuple>
 
 #include "ipam/allocator.h"
-#include "ipam/error.h"
+#include "common/error.h"
 
 using namespace mvlan::ipam;
 

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "ipam/binding_key.h"
-#include "ipam/database.h"
+#include "store/database.h"
 #include "ipam/sqlite_pool_store.h"
 #include "tests/ipam/store_fixtures.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ipam/allocator.h"
-#include "ipam/error.h"
+#include "common/error.h"
 
 namespace mvlan::ipam::test {
 

@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "ipam/allocator.h"
-#include "ipam/database.h"
-#include "ipam/error.h"
+#include "store/database.h"
+#include "common/error.h"
 #include "ipam/sqlite_pool_store.h"
 #include "tests/ipam/store_fixtures.h"
 

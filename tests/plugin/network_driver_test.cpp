@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <set>
 
-#include "ipam/error.h"
-#include "ipam/network_store.h"
+#include "common/error.h"
+#include "store/network_store.h"
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/mac.h"
 #include "plugin/network_driver.h"

@@ -9,9 +9,9 @@
 #include <map>
 #include <set>
 
-#include "ipam/error.h"
-#include "ipam/network_store.h"
-#include "ipam/schema.h"
+#include "common/error.h"
+#include "store/network_store.h"
+#include "store/schema.h"
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_subnets.h"

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <system_error>
 
-#include "ipam/database.h"
-#include "ipam/network_store.h"
+#include "store/database.h"
+#include "store/network_store.h"
 #include "netlink/libnl_kernel.h"
 #include "plugin/network_driver.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "ipam/etcd_client.h"
+#include "etcd/client.h"
 
 namespace mvlan::ipam {
 

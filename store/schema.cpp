@@ -1,4 +1,4 @@
-#include "ipam/schema.h"
+#include "store/schema.h"
 
 namespace mvlan::store {
 

@@ -1,4 +1,4 @@
-#include "ipam/etcd_client.h"
+#include "etcd/client.h"
 
 #include <httplib.h>
 
@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ipam/error.h"
+#include "common/error.h"
 
 namespace mvlan::etcd {
 namespace {

@@ -1,4 +1,4 @@
-#include "ipam/shown.h"
+#include "common/quote.h"
 
 #include <cstdint>
 #include <cstdio>

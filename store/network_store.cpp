@@ -1,4 +1,4 @@
-#include "ipam/network_store.h"
+#include "store/network_store.h"
 
 #include <map>
 

@@ -1,6 +1,6 @@
-#include "ipam/etcd_host_lease.h"
+#include "etcd/host_lease.h"
 
-#include "ipam/error.h"
+#include "common/error.h"
 
 namespace mvlan::ipam {
 

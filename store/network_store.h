@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ipam/database.h"
+#include "store/database.h"
 
 namespace mvlan::store {
 

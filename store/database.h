@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ipam/error.h"
+#include "common/error.h"
 
 namespace mvlan::store {
 

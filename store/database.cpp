@@ -1,4 +1,4 @@
-#include "ipam/database.h"
+#include "store/database.h"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "ipam/schema.h"
+#include "store/schema.h"
 
 namespace mvlan::store {
 namespace {

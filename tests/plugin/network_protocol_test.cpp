@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "netlink/libnl_kernel.h"
+#include "tests/support/netlink_probe.h"
 #include "tests/support/daemon.h"
 
 using namespace mvlan;
@@ -31,7 +32,7 @@ struct Lab {
   Lab() {
     if (::unshare(CLONE_NEWNET) != 0) throw std::system_error(errno, std::generic_category(), "unshare");
     nl = std::make_unique<kernel::Netlink>();
-    nl->create_veth_pair("w1", "w1p");
+    test::create_veth_pair("w1", "w1p");
     nl->set_up("w1");
     nl->set_up("w1p");
     daemon.start();

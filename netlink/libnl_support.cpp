@@ -15,6 +15,8 @@
 namespace mvlan::kernel::libnl {
 namespace {
 
+static_assert(kLibnlInvalid == -NLE_INVAL);
+
 std::string libnl_text(int err) {
   return std::string(nl_geterror(err)) + " (libnl error " + std::to_string(err) + ")";
 }

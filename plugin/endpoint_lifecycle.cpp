@@ -158,7 +158,7 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   } catch (const kernel::KernelError& e) {
     // A passthru parent's one macvlan sits inside a container, where the kernel layer cannot see
     // it to explain the kernel's EINVAL: the store knows who holds it.
-    if (network.mode != "passthru" || e.code != -7) throw;
+    if (network.mode != "passthru" || !e.invalid_argument()) throw;
     std::string others;
     for (const auto& other : store_.endpoints()) {
       if (other.network_id == network.id && other.id != endpoint_id) {

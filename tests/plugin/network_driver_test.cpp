@@ -69,8 +69,6 @@ std::string refusal(const std::function<void()>& fn) {
     fn();
   } catch (const Error& e) {
     return e.what();
-  } catch (const kernel::KernelError& e) {
-    return std::string("kernel: ") + e.what();
   }
   return "accepted";
 }

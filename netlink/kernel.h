@@ -2,19 +2,18 @@
 // The kernel as the network driver sees it. Handlers receive a Kernel&, so their logic is tested
 // with a fake one; the real one (Netlink) is tested in network namespaces and user-mode Linux.
 
-#include <array>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "common/mac.h"
 
 namespace mvlan::kernel {
 
 enum class MacvlanMode { Bridge, Private, Vepa, Passthru };
 
-using Mac = std::array<std::uint8_t, 6>;
+using Mac = mvlan::Mac;
 
 struct Link {
   std::string name;

@@ -8,8 +8,6 @@
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/vlan.h>
 
-#include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 
@@ -34,17 +32,6 @@ constexpr KindSupport kMacvlanSupport{"macvlan", "macvlan"};
        std::string("the kernel has no ") + kind.what + " support (module " + kind.module +
            "); load it with 'modprobe " + kind.module + "'",
        err);
-}
-
-std::string format_mac(const Mac& mac) {
-  char text[18];
-  std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-                mac[3], mac[4], mac[5]);
-  return text;
-}
-
-bool is_zero(const Mac& mac) {
-  return std::all_of(mac.begin(), mac.end(), [](std::uint8_t b) { return b == 0; });
 }
 
 std::uint32_t mode_to_kernel(MacvlanMode mode) {
@@ -185,7 +172,7 @@ void Netlink::create_macvlan(const std::string& parent, const std::string& name,
   const std::string step =
       std::string("creating ") + to_string(mode) + " macvlan link " + name + " on " + parent;
   check_name(step, name);
-  if (!is_zero(mac) && (mac[0] & 0x01)) {
+  if (!is_zero(mac) && is_multicast(mac)) {
     fail(step, "MAC " + format_mac(mac) + " is a multicast address; give a unicast MAC",
          -NLE_NOADDR);
   }

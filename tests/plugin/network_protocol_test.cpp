@@ -14,6 +14,7 @@
 #include <system_error>
 #include <thread>
 
+#include "common/mac.h"
 #include "netlink/libnl_kernel.h"
 #include "tests/support/netlink_probe.h"
 #include "tests/support/daemon.h"
@@ -133,10 +134,7 @@ TEST_CASE("an endpoint without a MAC gets a generated one, and the link carries 
   auto joined = lab.call("/NetworkDriver.Join", lab.ids(kEp));
   auto link = lab.nl->find_link(joined["InterfaceName"]["SrcName"]);
   REQUIRE(link);
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", link->mac[0], link->mac[1],
-                link->mac[2], link->mac[3], link->mac[4], link->mac[5]);
-  CHECK(mac == buf);
+  CHECK(mac == format_mac(link->mac));
 }
 
 TEST_CASE("a VLAN parent on this host kernel fails with the 8021q message and stores nothing",

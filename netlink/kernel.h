@@ -8,10 +8,11 @@
 
 #include "common/error.h"
 #include "common/mac.h"
+#include "common/macvlan_mode.h"
 
 namespace mvlan::kernel {
 
-enum class MacvlanMode { Bridge, Private, Vepa, Passthru };
+using MacvlanMode = mvlan::MacvlanMode;
 
 using Mac = mvlan::Mac;
 

@@ -84,16 +84,6 @@ void add_and_bring_up(nl_sock* sock, rtnl_link* link, const std::string& name,
 
 }  // namespace
 
-const char* to_string(MacvlanMode mode) {
-  switch (mode) {
-    case MacvlanMode::Bridge: return "bridge";
-    case MacvlanMode::Private: return "private";
-    case MacvlanMode::Vepa: return "vepa";
-    case MacvlanMode::Passthru: return "passthru";
-  }
-  return "unknown";
-}
-
 void Netlink::SockDeleter::operator()(nl_sock* sock) const { nl_socket_free(sock); }
 
 Netlink::Netlink() {
@@ -170,7 +160,7 @@ void Netlink::create_dummy(const std::string& name) {
 void Netlink::create_macvlan(const std::string& parent, const std::string& name, MacvlanMode mode,
                              const Mac& mac, unsigned mtu) {
   const std::string step =
-      std::string("creating ") + to_string(mode) + " macvlan link " + name + " on " + parent;
+      std::string("creating ") + name_of(mode) + " macvlan link " + name + " on " + parent;
   check_name(step, name);
   if (!is_zero(mac) && is_multicast(mac)) {
     fail(step, "MAC " + format_mac(mac) + " is a multicast address; give a unicast MAC",

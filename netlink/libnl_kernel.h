@@ -48,6 +48,4 @@ class Netlink final : public Kernel {
 // Linux refuses interface names longer than this (IFNAMSIZ - 1).
 inline constexpr std::size_t kMaxLinkNameLength = 15;
 
-const char* to_string(MacvlanMode mode);
-
 }  // namespace mvlan::kernel

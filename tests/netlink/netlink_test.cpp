@@ -69,7 +69,7 @@ TEST_CASE("a macvlan link is created down in the mode asked for and reports that
           "[macvlan]") {
   const auto mode =
       GENERATE(MacvlanMode::Bridge, MacvlanMode::Private, MacvlanMode::Vepa, MacvlanMode::Passthru);
-  CAPTURE(to_string(mode));
+  CAPTURE(name_of(mode));
   Lab lab;
   lab.make_parent("p0", "p1");
   lab.nl.create_macvlan("p0", "mv0", mode, kMac, 0);

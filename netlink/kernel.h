@@ -2,18 +2,19 @@
 // The kernel as the network driver sees it. Handlers receive a Kernel&, so their logic is tested
 // with a fake one; the real one (Netlink) is tested in network namespaces and user-mode Linux.
 
-#include <array>
-#include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+#include "common/mac.h"
+#include "common/macvlan_mode.h"
+
 namespace mvlan::kernel {
 
-enum class MacvlanMode { Bridge, Private, Vepa, Passthru };
+using MacvlanMode = mvlan::MacvlanMode;
 
-using Mac = std::array<std::uint8_t, 6>;
+using Mac = mvlan::Mac;
 
 struct Link {
   std::string name;
@@ -27,12 +28,18 @@ struct Link {
   std::optional<MacvlanMode> macvlan_mode;  // for kind "macvlan"
 };
 
+// libnl's -NLE_INVAL, the kernel's EINVAL (this header does not include libnl's errno.h).
+inline constexpr int kLibnlInvalid = -7;
+
 // Every failure names the object, the step and, where one is known, the fix, e.g.
 // "creating VLAN link eth0.100 (VLAN 100 on eth0): the kernel has no 802.1Q VLAN support
-// (module 8021q); load it with 'modprobe 8021q'". `code` is the libnl error number.
-struct KernelError : std::runtime_error {
+// (module 8021q); load it with 'modprobe 8021q'". An Error of kind Kernel, so callers handle it
+// like any other; `code` is the (negative) libnl error number, for telling refusals apart.
+struct KernelError : Error {
   KernelError(const std::string& message, int libnl_code)
-      : std::runtime_error(message), code(libnl_code) {}
+      : Error(ErrorKind::Kernel, message), code(libnl_code) {}
+  // The kernel found an argument invalid: how it refuses a second macvlan on a passthru parent.
+  bool invalid_argument() const { return code == kLibnlInvalid; }
   int code;
 };
 

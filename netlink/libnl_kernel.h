@@ -36,14 +36,6 @@ class Netlink final : public Kernel {
                  const std::string& source) override;
   bool delete_route(const std::string& dst, const std::string& link) override;
 
-  // Not part of Kernel: tests build parents and read results with these.
-  void create_veth_pair(const std::string& a, const std::string& b);
-  void set_mtu(const std::string& name, unsigned mtu);
-  // "192.0.2.254/32" for each address of `link`, sorted.
-  std::vector<std::string> addresses(const std::string& link);
-  // "198.51.100.7/32 src 198.51.100.254" for each main-table route out of `link`, sorted.
-  std::vector<std::string> routes(const std::string& link);
-
  private:
   struct SockDeleter {
     void operator()(nl_sock* sock) const;
@@ -55,7 +47,5 @@ class Netlink final : public Kernel {
 
 // Linux refuses interface names longer than this (IFNAMSIZ - 1).
 inline constexpr std::size_t kMaxLinkNameLength = 15;
-
-const char* to_string(MacvlanMode mode);
 
 }  // namespace mvlan::kernel

@@ -132,7 +132,7 @@ void NetworkDriver::ensure_parent(const store::NetworkRecord& network) {
   if (kernel_.find_link(network.parent)) return;
   if (auto owned = store_.owned_parent(network.parent)) {
     create_parent(*owned);
-    log::info("re-created missing " + owned->kind + " link " + owned->name);
+    log::info("re-created missing " + std::string(name_of(owned->kind)) + " link " + owned->name);
     return;
   }
   throw Error(ErrorKind::Kernel, "parent link " + network.parent + " of network " +
@@ -153,12 +153,12 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   // A link of this name in the host namespace is left over from an interrupted Join.
   if (kernel_.delete_link(endpoint->link)) log::info("replaced stale link " + endpoint->link);
   try {
-    kernel_.create_macvlan(network.parent, endpoint->link, *parse_mode(network.mode),
+    kernel_.create_macvlan(network.parent, endpoint->link, network.mode,
                            *parse_mac(endpoint->mac), network.mtu);
   } catch (const kernel::KernelError& e) {
     // A passthru parent's one macvlan sits inside a container, where the kernel layer cannot see
     // it to explain the kernel's EINVAL: the store knows who holds it.
-    if (network.mode != "passthru" || e.code != -7) throw;
+    if (network.mode != MacvlanMode::Passthru || !e.invalid_argument()) throw;
     std::string others;
     for (const auto& other : store_.endpoints()) {
       if (other.network_id == network.id && other.id != endpoint_id) {

@@ -56,7 +56,7 @@ store::NetworkRecord NetworkDriver::require_network(const std::string& network_i
 }
 
 void NetworkDriver::create_parent(const store::OwnedParent& parent) {
-  if (parent.kind == "vlan") {
+  if (parent.kind == store::ParentKind::Vlan) {
     kernel_.create_vlan(parent.base, parent.vlan_id, parent.name);
   } else {
     kernel_.create_dummy(parent.name);
@@ -92,7 +92,7 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
   check_host_access(options, request.internal);
   store::NetworkRecord network;
   network.id = request.network_id;
-  network.mode = mode_name(options.mode);
+  network.mode = options.mode;
   network.ipv6 = request.ipv6;
   network.internal = request.internal || !options.parent;
   network.subnets = parse_subnets(request.ipv4, "IPv4Data", ipam::Family::V4);
@@ -110,7 +110,7 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
   if (!options.parent) {
     network.parent = dummy_parent_name(request.network_id);
     if (!kernel_.find_link(network.parent))
-      to_make = store::OwnedParent{network.parent, "dummy", "", 0};
+      to_make = store::OwnedParent{network.parent, store::ParentKind::Dummy, "", 0};
   } else {
     network.parent = *options.parent;
     if (auto link = kernel_.find_link(network.parent)) {
@@ -123,7 +123,7 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
                       " cannot be created on it");
       }
       parent_mtu = base->mtu;
-      to_make = store::OwnedParent{network.parent, "vlan", vlan->base, vlan->vid};
+      to_make = store::OwnedParent{network.parent, store::ParentKind::Vlan, vlan->base, vlan->vid};
     } else {
       throw no_such_link(network.parent);
     }
@@ -134,7 +134,7 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
       throw conflict("macvlan_mode=passthru needs parent " + network.parent +
                      " to itself, but network " + short_id(other.id) + " already uses it");
     }
-    if (other.mode == "passthru") {
+    if (other.mode == MacvlanMode::Passthru) {
       throw conflict("parent " + network.parent + " is held by network " + short_id(other.id) +
                      " in passthru mode, which shares its parent with no other network");
     }
@@ -170,8 +170,8 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
     if (to_make) {
       create_parent(*to_make);
       parent_made = true;
-      log::info("created " + to_make->kind + " link " + to_make->name + " for network " +
-                short_id(network.id));
+      log::info("created " + std::string(name_of(to_make->kind)) + " link " + to_make->name +
+                " for network " + short_id(network.id));
     }
     if (!network.host_access.empty()) create_host_link(network);
   } catch (...) {
@@ -185,7 +185,7 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
     throw;
   }
   log::info("network " + short_id(network.id) + " created on " + network.parent + " (" +
-            network.mode + (network.internal ? ", internal" : "") +
+            name_of(network.mode) + (network.internal ? ", internal" : "") +
             (network.host_access.empty() ? "" : ", host access " + network.host_access) + ")");
 }
 
@@ -208,7 +208,8 @@ void NetworkDriver::delete_network(const std::string& network_id) {
   if (removal.orphan_parent) {
     const auto& parent = *removal.orphan_parent;
     if (kernel_.delete_link(parent.name)) {
-      log::info("deleted " + parent.kind + " link " + parent.name + " with its last network");
+      log::info("deleted " + std::string(name_of(parent.kind)) + " link " + parent.name +
+                " with its last network");
     }
     store_.forget_parent(parent.name);
   }

@@ -5,6 +5,7 @@
 
 #include "ipam/address.h"
 #include "common/error.h"
+#include "common/macvlan_mode.h"
 #include "common/quote.h"
 
 namespace mvlan::plugin {
@@ -37,28 +38,6 @@ std::string suggestion(const std::string& key) {
 }
 
 }  // namespace
-
-std::optional<kernel::MacvlanMode> parse_mode(const std::string& text) {
-  if (text == "bridge") return kernel::MacvlanMode::Bridge;
-  if (text == "private") return kernel::MacvlanMode::Private;
-  if (text == "vepa") return kernel::MacvlanMode::Vepa;
-  if (text == "passthru") return kernel::MacvlanMode::Passthru;
-  return std::nullopt;
-}
-
-const char* mode_name(kernel::MacvlanMode mode) {
-  switch (mode) {
-    case kernel::MacvlanMode::Bridge:
-      return "bridge";
-    case kernel::MacvlanMode::Private:
-      return "private";
-    case kernel::MacvlanMode::Vepa:
-      return "vepa";
-    case kernel::MacvlanMode::Passthru:
-      return "passthru";
-  }
-  return "bridge";
-}
 
 void check_link_name(const std::string& option, const std::string& name) {
   const std::string what = "option " + option + "=" + shown_value(name) + ": ";
@@ -112,7 +91,7 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
     o.parent = it->second;
   }
   if (auto it = generic.find("macvlan_mode"); it != generic.end()) {
-    auto mode = parse_mode(it->second);
+    auto mode = parse_macvlan_mode(it->second);
     if (!mode) {
       throw invalid("option macvlan_mode=" + shown_value(it->second) +
                     ": valid modes are bridge (default), private, vepa and passthru");

@@ -20,9 +20,6 @@ struct NetworkOptions {
 
 NetworkOptions parse_network_options(const std::map<std::string, std::string>& generic);
 
-std::optional<kernel::MacvlanMode> parse_mode(const std::string& text);
-const char* mode_name(kernel::MacvlanMode mode);
-
 // A link name the kernel accepts and mvlan may use as a parent. Throws Error(Invalid).
 void check_link_name(const std::string& option, const std::string& name);
 

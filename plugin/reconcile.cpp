@@ -15,14 +15,15 @@ void NetworkDriver::reconcile() {
   for (const auto& parent : store_.owned_parents()) {
     if (!used_parents.count(parent.name)) {
       if (kernel_.delete_link(parent.name)) {
-        log::info("reconcile: deleted " + parent.kind + " link " + parent.name +
-                  " that no network uses");
+        log::info("reconcile: deleted " + std::string(name_of(parent.kind)) + " link " +
+                  parent.name + " that no network uses");
       }
       store_.forget_parent(parent.name);
     } else if (!kernel_.find_link(parent.name)) {
       try {
         create_parent(parent);
-        log::info("reconcile: re-created missing " + parent.kind + " link " + parent.name);
+        log::info("reconcile: re-created missing " + std::string(name_of(parent.kind)) +
+                  " link " + parent.name);
       } catch (const std::exception& e) {
         log::error(std::string("reconcile: ") + e.what());
       }

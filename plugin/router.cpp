@@ -2,7 +2,6 @@
 
 #include "common/error.h"
 #include "common/quote.h"
-#include "netlink/kernel.h"
 #include "common/log.h"
 
 namespace mvlan::plugin {
@@ -68,11 +67,12 @@ Reply Router::dispatch(const std::string& path, const std::string& body) const {
       message += "; the request had no body at all, which is how Docker retries a request that "
                  "was cut off by a plugin restart: run the command again";
     }
-    log::info(method + " refused: " + message);
+    if (e.kind == ErrorKind::Kernel) {
+      log::warn(method + " kernel error: " + message);
+    } else {
+      log::info(method + " refused: " + message);
+    }
     return {status_of(e.kind), error_body(it->second.iface, message)};
-  } catch (const kernel::KernelError& e) {
-    log::warn(method + " kernel error: " + e.what());
-    return {500, error_body(it->second.iface, e.what())};
   } catch (const std::exception& e) {
     log::error(method + " failed: " + e.what());
     return {500, error_body(it->second.iface, std::string("mvlan internal error: ") + e.what())};

@@ -139,7 +139,7 @@ json to_json(const store::NetworkRecord& n, const std::vector<store::EndpointRec
   for (const auto& s : n.subnets) {
     subnets.push_back({{"Subnet", s.subnet}, {"Gateway", s.gateway}});
   }
-  return json{{"NetworkID", n.id},       {"Parent", n.parent},     {"Mode", n.mode},
+  return json{{"NetworkID", n.id},       {"Parent", n.parent},     {"Mode", name_of(n.mode)},
               {"MTU", n.mtu},            {"Internal", n.internal}, {"IPv6", n.ipv6},
               {"Subnets", subnets},      {"Endpoints", eps},       {"HostAccess", n.host_access},
               {"HostLink", n.host_access.empty() ? "" : NetworkDriver::host_link_name(n.id)}};
@@ -152,7 +152,7 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
     bool made = false;
     for (const auto& p : owned) made = made || p.name == n.parent;
     out << "network " << n.id.substr(0, 12) << "  parent " << n.parent
-        << (made ? " (made by mvlan)" : "") << "  mode " << n.mode << "  mtu "
+        << (made ? " (made by mvlan)" : "") << "  mode " << name_of(n.mode) << "  mtu "
         << (n.mtu ? std::to_string(n.mtu) : "inherited") << (n.internal ? "  internal" : "")
         << "\n";
     for (const auto& s : n.subnets) {

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "common/error.h"
+
 namespace mvlan::store {
 namespace {
 
@@ -12,11 +14,21 @@ constexpr const char* kSubnetColumns =
 constexpr const char* kEndpointColumns =
     "SELECT id, network_id, mac, address4, address6, link FROM endpoints";
 
+// The text columns hold what name_of() wrote; anything else is a database mvlan did not write.
+[[noreturn]] void unknown_value(const std::string& table, const std::string& row,
+                                const std::string& column, const std::string& value) {
+  throw Error(ErrorKind::Store, "the state database's " + table + " row " + row + " has " +
+                                    column + " '" + value + "', which mvlan does not know");
+}
+
 NetworkRecord network_from(SQLite::Statement& s) {
   NetworkRecord n;
   n.id = s.getColumn(0).getString();
   n.parent = s.getColumn(1).getString();
-  n.mode = s.getColumn(2).getString();
+  const std::string mode = s.getColumn(2).getString();
+  const auto parsed = parse_macvlan_mode(mode);
+  if (!parsed) unknown_value("networks", n.id, "mode", mode);
+  n.mode = *parsed;
   n.mtu = static_cast<unsigned>(s.getColumn(3).getInt64());
   n.internal = s.getColumn(4).getInt() != 0;
   n.ipv6 = s.getColumn(5).getInt() != 0;
@@ -36,12 +48,24 @@ EndpointRecord endpoint_from(SQLite::Statement& s) {
                         s.getColumn(4).getString(), s.getColumn(5).getString()};
 }
 
+ParentKind kind_from(const std::string& name, const std::string& text) {
+  for (const ParentKind kind : {ParentKind::Vlan, ParentKind::Dummy}) {
+    if (text == name_of(kind)) return kind;
+  }
+  unknown_value("owned_parents", name, "kind", text);
+}
+
 OwnedParent parent_from(SQLite::Statement& s) {
-  return OwnedParent{s.getColumn(0).getString(), s.getColumn(1).getString(),
+  const std::string name = s.getColumn(0).getString();
+  return OwnedParent{name, kind_from(name, s.getColumn(1).getString()),
                      s.getColumn(2).getString(), s.getColumn(3).getInt()};
 }
 
 }  // namespace
+
+const char* name_of(ParentKind kind) {
+  return kind == ParentKind::Vlan ? "vlan" : "dummy";
+}
 
 void NetworkStore::add_network(const NetworkRecord& n, const std::optional<OwnedParent>& made) {
   db_.write([&] {
@@ -50,7 +74,7 @@ void NetworkStore::add_network(const NetworkRecord& n, const std::optional<Owned
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, n.id);
     s.bind(2, n.parent);
-    s.bind(3, n.mode);
+    s.bind(3, name_of(n.mode));
     s.bind(4, static_cast<int64_t>(n.mtu));
     s.bind(5, n.internal ? 1 : 0);
     s.bind(6, n.ipv6 ? 1 : 0);
@@ -72,7 +96,7 @@ void NetworkStore::add_network(const NetworkRecord& n, const std::optional<Owned
       auto& p = db_.statement(
           "INSERT OR IGNORE INTO owned_parents (name, kind, base, vlan_id) VALUES (?, ?, ?, ?)");
       p.bind(1, made->name);
-      p.bind(2, made->kind);
+      p.bind(2, name_of(made->kind));
       p.bind(3, made->base);
       p.bind(4, made->vlan_id);
       p.exec();

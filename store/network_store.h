@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/macvlan_mode.h"
 #include "store/database.h"
 
 namespace mvlan::store {
@@ -21,7 +22,7 @@ struct SubnetRecord {
 struct NetworkRecord {
   std::string id;
   std::string parent;
-  std::string mode;  // bridge | private | vepa | passthru
+  MacvlanMode mode = MacvlanMode::Bridge;
   unsigned mtu = 0;  // 0: inherit the parent's
   bool internal = false;
   bool ipv6 = false;
@@ -31,9 +32,13 @@ struct NetworkRecord {
   std::string host_pool;
 };
 
+// The kinds of parent link mvlan makes itself.
+enum class ParentKind { Vlan, Dummy };
+const char* name_of(ParentKind kind);  // "vlan", "dummy": as stored, and as logs say it
+
 struct OwnedParent {
   std::string name;
-  std::string kind;  // vlan | dummy
+  ParentKind kind = ParentKind::Dummy;
   std::string base;  // the VLAN's base link
   int vlan_id = 0;
 };

@@ -15,6 +15,7 @@
 
 #include "netlink/libnl_kernel.h"
 #include "tests/bench/bench_support.h"
+#include "tests/support/netlink_probe.h"
 
 namespace {
 
@@ -100,7 +101,7 @@ int main(int argc, char** argv) try {
   const Settings s = parse(argc, argv);
   enter_fresh_netns();
   kernel::Netlink nl;  // bound to the new namespace
-  nl.create_veth_pair(kParent, "bp0-p");
+  mvlan::test::create_veth_pair(kParent, "bp0-p");
   nl.set_up("bp0-p");
   nl.set_up(kParent);
 

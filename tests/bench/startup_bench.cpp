@@ -17,6 +17,7 @@
 
 #include "netlink/libnl_kernel.h"
 #include "tests/bench/bench_support.h"
+#include "tests/support/netlink_probe.h"
 
 namespace {
 
@@ -121,7 +122,7 @@ int main(int argc, char** argv) try {
   mvlan::kernel::Netlink nl;
   for (int p = 0; p < kParents; ++p) {
     const std::string name = "bp" + std::to_string(p);
-    nl.create_veth_pair(name, name + "-p");
+    mvlan::test::create_veth_pair(name, name + "-p");
     nl.set_up(name + "-p");
     nl.set_up(name);
   }

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "netlink/libnl_kernel.h"
+#include "tests/support/netlink_probe.h"
 
 namespace mvlan::test {
 
@@ -26,7 +27,7 @@ struct Isolation {
     check_sys(::unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare");
     check_sys(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / rprivate");
     nl = std::make_unique<kernel::Netlink>();
-    nl->create_veth_pair(parent, parent + "-peer");
+    create_veth_pair(parent, parent + "-peer");
     nl->set_up(parent);
     nl->set_up(parent + "-peer");
   }

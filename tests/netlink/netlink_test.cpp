@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "netlink/libnl_kernel.h"
+#include "tests/support/netlink_probe.h"
 
 using namespace mvlan::kernel;
 using Catch::Matchers::Contains;
@@ -37,7 +38,7 @@ struct Lab {
 
   // A veth pair with `parent` up, the way a NIC would be.
   void make_parent(const std::string& parent, const std::string& peer) {
-    nl.create_veth_pair(parent, peer);
+    mvlan::test::create_veth_pair(parent, peer);
     nl.set_up(parent);
   }
 
@@ -68,7 +69,7 @@ TEST_CASE("a macvlan link is created down in the mode asked for and reports that
           "[macvlan]") {
   const auto mode =
       GENERATE(MacvlanMode::Bridge, MacvlanMode::Private, MacvlanMode::Vepa, MacvlanMode::Passthru);
-  CAPTURE(to_string(mode));
+  CAPTURE(name_of(mode));
   Lab lab;
   lab.make_parent("p0", "p1");
   lab.nl.create_macvlan("p0", "mv0", mode, kMac, 0);
@@ -98,7 +99,7 @@ TEST_CASE("an all-zero MAC lets the kernel choose a unicast one", "[macvlan]") {
 TEST_CASE("a macvlan link with MTU 0 inherits its parent's MTU", "[macvlan]") {
   Lab lab;
   lab.make_parent("p0", "p1");
-  lab.nl.set_mtu("p0", 9000);
+  mvlan::test::set_mtu("p0", 9000);
   lab.nl.create_macvlan("p0", "mv0", MacvlanMode::Bridge, kMac, 0);
   CHECK(lab.must_find("mv0").mtu == 9000);
 }
@@ -377,7 +378,7 @@ TEST_CASE("an address is added once to a link as given, and adding it again retu
   lab.nl.set_up("mhshim");
   CHECK(lab.nl.add_address("mhshim", "198.51.100.254/32"));
   CHECK_FALSE(lab.nl.add_address("mhshim", "198.51.100.254/32"));
-  auto addresses = lab.nl.addresses("mhshim");
+  auto addresses = mvlan::test::link_addresses("mhshim");
   CHECK(std::count(addresses.begin(), addresses.end(), "198.51.100.254/32") == 1);
   CHECK(lab.must_find("mhshim").up);
 }
@@ -403,12 +404,12 @@ TEST_CASE("a host route goes out of the link with the source asked for, once, an
   CHECK(lab.nl.add_route("198.51.100.7/32", "mhshim", "198.51.100.254"));
   CHECK_FALSE(lab.nl.add_route("198.51.100.7/32", "mhshim", "198.51.100.254"));
   CHECK(lab.nl.add_route("198.51.100.8/32", "mhshim", ""));
-  CHECK(lab.nl.routes("mhshim") ==
+  CHECK(mvlan::test::link_routes("mhshim") ==
         std::vector<std::string>{"198.51.100.7/32 src 198.51.100.254", "198.51.100.8/32"});
-  CHECK(lab.nl.routes("p0").empty());  // the /32 address adds no subnet route anywhere
+  CHECK(mvlan::test::link_routes("p0").empty());  // the /32 address adds no subnet route anywhere
   CHECK(lab.nl.delete_route("198.51.100.7/32", "mhshim"));
   CHECK_FALSE(lab.nl.delete_route("198.51.100.7/32", "mhshim"));
-  CHECK(lab.nl.routes("mhshim") == std::vector<std::string>{"198.51.100.8/32"});
+  CHECK(mvlan::test::link_routes("mhshim") == std::vector<std::string>{"198.51.100.8/32"});
   lab.nl.delete_link("mhshim");
   CHECK_FALSE(lab.nl.delete_route("198.51.100.8/32", "mhshim"));  // went with its link
 }
@@ -420,11 +421,11 @@ TEST_CASE("an IPv6 address and host route go on the link", "[route][ipv6]") {
   lab.nl.create_macvlan("p0", "mhshim", MacvlanMode::Bridge, Mac{}, 0);
   CHECK(lab.nl.add_address("mhshim", "2001:db8::fe/128"));
   CHECK_FALSE(lab.nl.add_address("mhshim", "2001:db8::fe/128"));
-  auto addresses = lab.nl.addresses("mhshim");
+  auto addresses = mvlan::test::link_addresses("mhshim");
   CHECK(std::count(addresses.begin(), addresses.end(), "2001:db8::fe/128") == 1);
   lab.nl.set_up("mhshim");
   CHECK(lab.nl.add_route("2001:db8::7/128", "mhshim", "2001:db8::fe"));
-  auto routes = lab.nl.routes("mhshim");
+  auto routes = mvlan::test::link_routes("mhshim");
   CHECK(std::count(routes.begin(), routes.end(), "2001:db8::7/128 src 2001:db8::fe") == 1);
   CHECK(lab.nl.delete_route("2001:db8::7/128", "mhshim"));
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "netlink/libnl_kernel.h"
+#include "tests/support/netlink_probe.h"
 #include "tests/support/daemon.h"
 
 namespace mvlan::test {
@@ -425,7 +426,7 @@ struct Lab {
       throw std::system_error(errno, std::generic_category(), "unshare");
     nl = std::make_unique<kernel::Netlink>();
     for (const auto& [a, b] : {std::pair{"w1", "w1p"}, std::pair{"w2", "w2p"}}) {
-      nl->create_veth_pair(a, b);
+      create_veth_pair(a, b);
       nl->set_up(a);
       nl->set_up(b);
     }

@@ -14,7 +14,9 @@
 #include <system_error>
 #include <thread>
 
+#include "common/mac.h"
 #include "netlink/libnl_kernel.h"
+#include "tests/support/netlink_probe.h"
 #include "tests/support/daemon.h"
 
 using namespace mvlan;
@@ -31,7 +33,7 @@ struct Lab {
   Lab() {
     if (::unshare(CLONE_NEWNET) != 0) throw std::system_error(errno, std::generic_category(), "unshare");
     nl = std::make_unique<kernel::Netlink>();
-    nl->create_veth_pair("w1", "w1p");
+    test::create_veth_pair("w1", "w1p");
     nl->set_up("w1");
     nl->set_up("w1p");
     daemon.start();
@@ -132,10 +134,7 @@ TEST_CASE("an endpoint without a MAC gets a generated one, and the link carries 
   auto joined = lab.call("/NetworkDriver.Join", lab.ids(kEp));
   auto link = lab.nl->find_link(joined["InterfaceName"]["SrcName"]);
   REQUIRE(link);
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", link->mac[0], link->mac[1],
-                link->mac[2], link->mac[3], link->mac[4], link->mac[5]);
-  CHECK(mac == buf);
+  CHECK(mac == format_mac(link->mac));
 }
 
 TEST_CASE("a VLAN parent on this host kernel fails with the 8021q message and stores nothing",

@@ -71,7 +71,8 @@ class FakeKernel final : public kernel::Kernel {
     for (auto& [_, l] : links_) {
       if (l.kind == "macvlan" && l.parent_index == links_[parent].index &&
           (l.macvlan_mode == kernel::MacvlanMode::Passthru || mode == kernel::MacvlanMode::Passthru)) {
-        throw kernel::KernelError("parent " + parent + " is held by passthru link " + l.name, -7);
+        throw kernel::KernelError("parent " + parent + " is held by passthru link " + l.name,
+                                  kernel::kLibnlInvalid);
       }
     }
     add_device(name, mtu ? mtu : links_[parent].mtu);

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/quote.h"
 #include "common/log.h"
+#include "common/short_id.h"
 #include "plugin/mac.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
@@ -14,10 +15,6 @@
 
 namespace mvlan::plugin {
 namespace {
-
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
 
 // Returns the address in canonical form ("" stays ""), so that ReleaseAddress's plain address
 // finds it whatever spelling Docker used.

@@ -9,6 +9,7 @@
 #include "common/quote.h"
 #include "ipam/sqlite_pool_store.h"
 #include "common/log.h"
+#include "common/short_id.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -31,8 +32,8 @@ std::string holder_of(store::NetworkStore* networks, const ipam::Address& a) {
   const auto holding =
       networks ? networks->endpoints_holding(a.str()) : std::vector<store::EndpointRecord>{};
   if (holding.empty()) return "a container";
-  return "endpoint " + holding.front().id.substr(0, 12) + " of network " +
-         holding.front().network_id.substr(0, 12);
+  return "endpoint " + short_id(holding.front().id) + " of network " +
+         short_id(holding.front().network_id);
 }
 
 // `networks` (this host's endpoints, to name the holder of a held address) may be null.

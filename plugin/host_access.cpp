@@ -8,15 +8,12 @@
 #include "ipam/address.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/short_id.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
 namespace {
-
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
 
 // The whole-address prefix: no connected subnet route appears beside the host's own.
 std::string host_prefix(const ipam::Address& a) {
@@ -39,7 +36,7 @@ std::optional<std::string> host_route(const store::NetworkRecord& network,
 }  // namespace
 
 std::string NetworkDriver::host_link_name(const std::string& network_id) {
-  return "mh" + network_id.substr(0, 12);
+  return "mh" + short_id(network_id);
 }
 
 bool is_host_link_name(const std::string& name) {

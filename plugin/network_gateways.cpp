@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/short_id.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_subnets.h"
 
@@ -53,12 +54,12 @@ void NetworkDriver::reserve_gateways(const CreateNetworkRequest& request,
         s.gateway = pools_->request_address(pool->id, grant).address.str();
       } catch (const Error& e) {
         if (e.kind != ErrorKind::Exhausted) throw;
-        log::warn("network " + network.id.substr(0, 12) + ": no free address left in " +
+        log::warn("network " + short_id(network.id) + ": no free address left in " +
                   s.subnet + " for a gateway; its containers get no default route");
         continue;
       }
       s.gateway_pool = pool->id;
-      log::info("network " + network.id.substr(0, 12) + ": gateway " + s.gateway + " of " +
+      log::info("network " + short_id(network.id) + ": gateway " + s.gateway + " of " +
                 s.subnet + " reserved by mvlan (the engine asked for none)");
     }
   } catch (...) {

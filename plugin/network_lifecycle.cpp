@@ -4,16 +4,13 @@
 #include "common/error.h"
 #include "common/quote.h"
 #include "common/log.h"
+#include "common/short_id.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
 #include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
 namespace {
-
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
 
 Error no_such_link(const std::string& parent) {
   return invalid("option parent=" + parent +
@@ -43,7 +40,7 @@ void check_host_access(const NetworkOptions& options, bool internal) {
 }  // namespace
 
 std::string NetworkDriver::dummy_parent_name(const std::string& network_id) {
-  return "dm-" + network_id.substr(0, 12);
+  return "dm-" + short_id(network_id);
 }
 
 store::NetworkRecord NetworkDriver::require_network(const std::string& network_id) {

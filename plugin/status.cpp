@@ -14,6 +14,7 @@
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/json_fields.h"
 #include "common/log.h"
+#include "common/short_id.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_subnets.h"
 
@@ -35,7 +36,7 @@ struct EndpointAddresses {
 
 // Text columns: an endpoint by the 12 characters `docker network inspect` shows, "-" for none.
 std::string short_or_dash(const std::string& endpoint_id) {
-  return endpoint_id.empty() ? "-" : endpoint_id.substr(0, 12);
+  return endpoint_id.empty() ? "-" : short_id(endpoint_id);
 }
 
 // "2026-12-02T19:20:01Z", for a binding's parked_at.
@@ -151,7 +152,7 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
   for (const auto& n : networks) {
     bool made = false;
     for (const auto& p : owned) made = made || p.name == n.parent;
-    out << "network " << n.id.substr(0, 12) << "  parent " << n.parent
+    out << "network " << short_id(n.id) << "  parent " << n.parent
         << (made ? " (made by mvlan)" : "") << "  mode " << n.mode << "  mtu "
         << (n.mtu ? std::to_string(n.mtu) : "inherited") << (n.internal ? "  internal" : "")
         << "\n";
@@ -166,7 +167,7 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
     }
     for (const auto& e : endpoints) {
       if (e.network_id != n.id) continue;
-      out << "    endpoint " << e.id.substr(0, 12) << "  " << e.mac << "  "
+      out << "    endpoint " << short_id(e.id) << "  " << e.mac << "  "
           << (e.address4.empty() ? "-" : e.address4)
           << (e.address6.empty() ? "" : "  " + e.address6) << "  link " << e.link << "\n";
     }

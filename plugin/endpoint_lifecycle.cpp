@@ -172,8 +172,8 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   }
   log::info("endpoint " + short_id(endpoint_id) + " joined: link " + endpoint->link + " on " +
             network.parent);
-  ensure_host_link(network);
-  add_host_route(network, *endpoint);
+  host_access_.ensure_link(network);
+  host_access_.add_route(network, *endpoint);
   JoinAnswer answer;
   answer.link = endpoint->link;
   if (!network.internal) {
@@ -181,7 +181,7 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
     if (auto s = subnet_of(network, endpoint->address4)) answer.gateway4 = s->gateway;
     if (auto s = subnet_of(network, endpoint->address6)) answer.gateway6 = s->gateway;
   }
-  if (auto route = host_return_route(network, *endpoint)) answer.connected_routes.push_back(*route);
+  if (auto route = HostAccess::return_route(network, *endpoint)) answer.connected_routes.push_back(*route);
   return answer;
 }
 
@@ -192,7 +192,9 @@ void NetworkDriver::leave(const std::string& network_id, const std::string& endp
   auto endpoint = store_.endpoint(endpoint_id);
   if (!endpoint) return;
   check_network_of(*endpoint, network_id);
-  if (auto network = store_.network(endpoint->network_id)) delete_host_route(*network, *endpoint);
+  if (auto network = store_.network(endpoint->network_id)) {
+    host_access_.delete_route(*network, *endpoint);
+  }
   // Docker moved the link back to the host namespace under its SrcName: delete it there.
   if (kernel_.delete_link(endpoint->link)) log::info("endpoint " + short_id(endpoint_id) + " left");
 }
@@ -209,7 +211,9 @@ void NetworkDriver::delete_endpoint(const std::string& network_id, const std::st
 }
 
 void NetworkDriver::remove_endpoint(const store::EndpointRecord& endpoint) {
-  if (auto network = store_.network(endpoint.network_id)) delete_host_route(*network, endpoint);
+  if (auto network = store_.network(endpoint.network_id)) {
+    host_access_.delete_route(*network, endpoint);
+  }
   kernel_.delete_link(endpoint.link);
   store_.remove_endpoint(endpoint.id);
 }

@@ -7,34 +7,10 @@
 #include "common/log.h"
 #include "common/short_id.h"
 #include "plugin/network_driver.h"
+#include "plugin/network_pool.h"
 #include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
-
-std::optional<ipam::Pool> NetworkDriver::network_pool(const std::string& address_space,
-                                                      const ipam::Prefix& subnet,
-                                                      const std::string& gateway) {
-  // Pools sharing a subnet (networks with their own ip-ranges) share one address set, so a grant
-  // in any keeps the address from all; the choice only decides which ip-range a pick comes from.
-  std::optional<ipam::Pool> found;
-  int best = -1;
-  for (const auto& s : pools_->status()) {
-    if (s.pool.address_space != address_space || s.pool.subnet != subnet) continue;
-    bool has_gateway = false;
-    bool has_ours = false;
-    for (const auto& a : s.allocations) {
-      if (a.kind != ipam::GrantKind::Gateway) continue;
-      has_gateway = true;
-      has_ours |= a.address.str() == gateway;
-    }
-    const int score = has_ours ? 2 : (gateway.empty() && !has_gateway ? 1 : 0);
-    if (score > best) {
-      best = score;
-      found = s.pool;
-    }
-  }
-  return found;
-}
 
 void NetworkDriver::reserve_gateways(const CreateNetworkRequest& request,
                                      store::NetworkRecord& network) {
@@ -46,7 +22,7 @@ void NetworkDriver::reserve_gateways(const CreateNetworkRequest& request,
       const auto& data = s.family == 4 ? request.ipv4[v4_index++] : request.ipv6_data[v6_index++];
       const auto subnet = *ipam::Prefix::parse(s.subnet);
       if (!s.gateway.empty() || !has_room_for_gateway(subnet)) continue;
-      const auto pool = network_pool(data.address_space, subnet, "");
+      const auto pool = network_pool(*pools_, data.address_space, subnet, "");
       if (!pool) continue;  // another IPAM's subnet: no gateway, as with Docker's own macvlan
       ipam::AddressRequest grant;
       grant.gateway = true;

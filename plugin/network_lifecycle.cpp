@@ -148,7 +148,7 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
 
   reserve_gateways(request, network);
   try {
-    if (options.host_access) reserve_host_address(request, *options.host_access, network);
+    if (options.host_access) host_access_.reserve_address(request, *options.host_access, network);
   } catch (...) {
     release_gateways(network);
     throw;
@@ -158,7 +158,7 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
   try {
     store_.add_network(network, to_make);
   } catch (...) {
-    release_host_address(network);
+    host_access_.release_address(network);
     release_gateways(network);
     throw;
   }
@@ -170,14 +170,14 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
       log::info("created " + to_make->kind + " link " + to_make->name + " for network " +
                 short_id(network.id));
     }
-    if (!network.host_access.empty()) create_host_link(network);
+    if (!network.host_access.empty()) host_access_.create_link(network);
   } catch (...) {
     store_.remove_network(network.id);
     if (to_make) {
       if (parent_made) kernel_.delete_link(to_make->name);
       store_.forget_parent(to_make->name);
     }
-    release_host_address(network);
+    host_access_.release_address(network);
     release_gateways(network);
     throw;
   }
@@ -191,14 +191,10 @@ void NetworkDriver::delete_network(const std::string& network_id) {
   std::lock_guard lock(mutex_);
   const auto network = store_.network(network_id);
   const auto removal = store_.remove_network(network_id);
-  if (network && !network->host_access.empty()) {
-    // Its routes go with it.
-    if (kernel_.delete_link(host_link_name(network_id))) {
-      log::info("deleted host-access link " + host_link_name(network_id));
-    }
-    release_host_address(*network);
+  if (network) {
+    host_access_.remove(*network);
+    release_gateways(*network);
   }
-  if (network) release_gateways(*network);
   for (const auto& link : removal.endpoint_links) {
     if (kernel_.delete_link(link)) log::info("deleted leftover endpoint link " + link);
   }

@@ -38,7 +38,7 @@ void NetworkDriver::reconcile() {
   for (const auto& network : store_.networks()) {
     if (network.host_access.empty()) continue;
     host_links.insert(host_link_name(network.id));
-    reconcile_host_access(network);
+    host_access_.reconcile(network);
   }
   // Endpoint links rest in the host namespace only between Join and Docker moving them into the
   // container. One whose endpoint is gone is left over: deleted now. One whose endpoint exists

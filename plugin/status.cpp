@@ -143,7 +143,7 @@ json to_json(const store::NetworkRecord& n, const std::vector<store::EndpointRec
   return json{{"NetworkID", n.id},       {"Parent", n.parent},     {"Mode", n.mode},
               {"MTU", n.mtu},            {"Internal", n.internal}, {"IPv6", n.ipv6},
               {"Subnets", subnets},      {"Endpoints", eps},       {"HostAccess", n.host_access},
-              {"HostLink", n.host_access.empty() ? "" : NetworkDriver::host_link_name(n.id)}};
+              {"HostLink", n.host_access.empty() ? "" : host_link_name(n.id)}};
 }
 
 void print_networks(const std::vector<store::NetworkRecord>& networks,
@@ -162,7 +162,7 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
           << "\n";
     }
     if (!n.host_access.empty()) {
-      out << "    host access " << n.host_access << "  link " << NetworkDriver::host_link_name(n.id)
+      out << "    host access " << n.host_access << "  link " << host_link_name(n.id)
           << "\n";
     }
     for (const auto& e : endpoints) {

@@ -439,7 +439,7 @@ struct HostFixture : Fixture {
   }
 };
 
-const std::string kHost1 = "mhdd884eff7552";  // NetworkDriver::host_link_name(kNet1)
+const std::string kHost1 = "mhdd884eff7552";  // host_link_name(kNet1)
 
 }  // namespace
 
@@ -448,7 +448,7 @@ TEST_CASE("host_access makes an up bridge macvlan link mh<id> on the parent with
           "[driver][host]") {
   HostFixture f;
   f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
-  REQUIRE(NetworkDriver::host_link_name(kNet1) == kHost1);
+  REQUIRE(host_link_name(kNet1) == kHost1);
   REQUIRE(f.kernel.has(kHost1));
   const auto& link = f.kernel.link(kHost1);
   CHECK(link.kind == "macvlan");

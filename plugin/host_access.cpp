@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/short_id.h"
+#include "common/undo.h"
 #include "plugin/network_pool.h"
 #include "plugin/network_subnets.h"
 
@@ -129,13 +130,11 @@ void HostAccess::create_link(const store::NetworkRecord& network) {
   const auto address = *ipam::Address::parse(network.host_access);
   kernel_.create_macvlan(network.parent, link, kernel::MacvlanMode::Bridge, kernel::Mac{},
                          network.mtu);
-  try {
-    kernel_.add_address(link, host_prefix(address));
-    kernel_.set_up(link);
-  } catch (...) {
-    kernel_.delete_link(link);
-    throw;
-  }
+  Undo undo;
+  undo.add([&] { kernel_.delete_link(link); });
+  kernel_.add_address(link, host_prefix(address));
+  kernel_.set_up(link);
+  undo.commit();
   log::info("host access for network " + short_id(network.id) + ": link " + link + " on " +
             network.parent + " with " + network.host_access);
 }

@@ -60,7 +60,17 @@ class NetworkDriver {
   static std::string dummy_parent_name(const std::string& network_id);
 
  private:
-  void create_checked_network(const CreateNetworkRequest& request);
+  // What CreateNetwork will do, decided before anything is touched.
+  struct NetworkPlan {
+    store::NetworkRecord network;
+    std::optional<store::OwnedParent> to_make;  // a VLAN or dummy parent mvlan creates
+    std::optional<std::string> host_access;     // -o host_access as given
+  };
+  // Validates the request against the options, the store and the links; no side effects. Throws
+  // the refusal. The caller holds mutex_.
+  NetworkPlan plan_network(const CreateNetworkRequest& request);
+  // Grants, the record, then the links; a failure takes back every step already made.
+  void apply_network(const CreateNetworkRequest& request, NetworkPlan plan);
   store::NetworkRecord require_network(const std::string& network_id);
   void create_parent(const store::OwnedParent& parent);
   void ensure_parent(const store::NetworkRecord& network);
@@ -70,6 +80,7 @@ class NetworkDriver {
 
   // Gateways mvlan picks itself (network_gateways.cpp): engines that skip gateway allocation
   // leave subnets without one, which get the address the IPAM would have picked for Docker.
+  // A failure part-way leaves the gateways reserved so far in `network`, for release_gateways.
   void reserve_gateways(const CreateNetworkRequest& request, store::NetworkRecord& network);
   void release_gateways(const store::NetworkRecord& network);
 

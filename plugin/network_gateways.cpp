@@ -17,30 +17,25 @@ void NetworkDriver::reserve_gateways(const CreateNetworkRequest& request,
   if (network.internal || !pools_) return;
   size_t v4_index = 0;
   size_t v6_index = 0;
-  try {
-    for (auto& s : network.subnets) {
-      const auto& data = s.family == 4 ? request.ipv4[v4_index++] : request.ipv6_data[v6_index++];
-      const auto subnet = *ipam::Prefix::parse(s.subnet);
-      if (!s.gateway.empty() || !has_room_for_gateway(subnet)) continue;
-      const auto pool = network_pool(*pools_, data.address_space, subnet, "");
-      if (!pool) continue;  // another IPAM's subnet: no gateway, as with Docker's own macvlan
-      ipam::AddressRequest grant;
-      grant.gateway = true;
-      try {
-        s.gateway = pools_->request_address(pool->id, grant).address.str();
-      } catch (const Error& e) {
-        if (e.kind != ErrorKind::Exhausted) throw;
-        log::warn("network " + short_id(network.id) + ": no free address left in " +
-                  s.subnet + " for a gateway; its containers get no default route");
-        continue;
-      }
-      s.gateway_pool = pool->id;
-      log::info("network " + short_id(network.id) + ": gateway " + s.gateway + " of " +
-                s.subnet + " reserved by mvlan (the engine asked for none)");
+  for (auto& s : network.subnets) {
+    const auto& data = s.family == 4 ? request.ipv4[v4_index++] : request.ipv6_data[v6_index++];
+    const auto subnet = *ipam::Prefix::parse(s.subnet);
+    if (!s.gateway.empty() || !has_room_for_gateway(subnet)) continue;
+    const auto pool = network_pool(*pools_, data.address_space, subnet, "");
+    if (!pool) continue;  // another IPAM's subnet: no gateway, as with Docker's own macvlan
+    ipam::AddressRequest grant;
+    grant.gateway = true;
+    try {
+      s.gateway = pools_->request_address(pool->id, grant).address.str();
+    } catch (const Error& e) {
+      if (e.kind != ErrorKind::Exhausted) throw;
+      log::warn("network " + short_id(network.id) + ": no free address left in " + s.subnet +
+                " for a gateway; its containers get no default route");
+      continue;
     }
-  } catch (...) {
-    release_gateways(network);
-    throw;
+    s.gateway_pool = pool->id;
+    log::info("network " + short_id(network.id) + ": gateway " + s.gateway + " of " + s.subnet +
+              " reserved by mvlan (the engine asked for none)");
   }
 }
 

@@ -3,8 +3,12 @@
 // and writes back.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "ipam/address.h"
+#include "netlink/kernel.h"
 
 namespace mvlan::plugin {
 
@@ -26,9 +30,10 @@ struct CreateNetworkRequest {
 struct CreateEndpointRequest {
   std::string network_id;
   std::string endpoint_id;
-  std::string address4;  // CIDR, "" when none
-  std::string address6;
-  std::string mac;  // "" lets mvlan pick one
+  // Checked at the edge: of their family, and a unicast MAC.
+  std::optional<ipam::Cidr> address4;
+  std::optional<ipam::Cidr> address6;
+  std::optional<kernel::Mac> mac;  // none lets mvlan pick one
 };
 
 struct JoinAnswer {

@@ -5,7 +5,6 @@
 
 #include "ipam/address.h"
 #include "common/error.h"
-#include "common/quote.h"
 #include "common/log.h"
 #include "common/short_id.h"
 #include "plugin/mac.h"
@@ -15,24 +14,6 @@
 
 namespace mvlan::plugin {
 namespace {
-
-// Returns the address in canonical form ("" stays ""), so that ReleaseAddress's plain address
-// finds it whatever spelling Docker used.
-std::string checked_cidr(const char* field, const std::string& text, ipam::Family family) {
-  if (text.empty()) return text;
-  const char* example = family == ipam::Family::V4 ? "192.0.2.10/24" : "2001:db8::10/64";
-  const auto cidr = ipam::Cidr::parse(text);
-  if (!cidr) {
-    throw invalid(std::string("field ") + field + " " + shown_value(text) +
-                  " is not an address with a prefix length such as " + example);
-  }
-  if (cidr->address.family() != family) {
-    throw invalid(std::string("field ") + field + " " + cidr->str() + " is " +
-                  ipam::name_of(cidr->address.family()) + "; it takes an " + ipam::name_of(family) +
-                  " address such as " + example);
-  }
-  return cidr->str();
-}
 
 // Docker names the endpoint's network in every call: an endpoint of another network is not one
 // the caller may join, leave or delete.
@@ -49,9 +30,8 @@ void check_network_of(const store::EndpointRecord& endpoint, const std::string& 
 // (so etcd had quorum then); failing CreateEndpoint now would make Docker tear the container's
 // network down over a label, so a failure is logged and the address stays granted unnamed.
 void record_holder(ipam::PoolStore& pools, const std::string& endpoint_id, const std::string& mac,
-                   std::initializer_list<std::string> cidrs) {
-  for (const auto& text : cidrs) {
-    const auto cidr = ipam::Cidr::parse(text);
+                   std::initializer_list<std::optional<ipam::Cidr>> cidrs) {
+  for (const auto& cidr : cidrs) {
     if (!cidr) continue;
     try {
       pools.record_endpoint(cidr->address, endpoint_id, mac);
@@ -82,27 +62,16 @@ std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
 std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
   check_docker_id("NetworkID", request.network_id);
   check_docker_id("EndpointID", request.endpoint_id);
-  const std::string address4 =
-      checked_cidr("Interface.Address", request.address4, ipam::Family::V4);
-  const std::string address6 =
-      checked_cidr("Interface.AddressIPv6", request.address6, ipam::Family::V6);
+  // Canonical, so that ReleaseAddress's plain address finds it whatever spelling Docker used.
+  const std::string address4 = request.address4 ? request.address4->str() : "";
+  const std::string address6 = request.address6 ? request.address6->str() : "";
   std::optional<std::string> generated;
-  std::string mac = request.mac;
-  if (mac.empty()) {
+  std::string mac;
+  if (request.mac) {
+    mac = format_mac(*request.mac);
+  } else {
     generated = format_mac(generate_mac());
     mac = *generated;
-  } else {
-    auto parsed = parse_mac(mac);
-    if (!parsed) {
-      throw invalid("field Interface.MacAddress " + shown_value(mac) +
-                    " is not a MAC address such as 02:42:c0:00:02:0a");
-    }
-    if (is_multicast(*parsed) || is_zero(*parsed)) {
-      throw invalid("field Interface.MacAddress " + format_mac(*parsed) + " is " +
-                    (is_zero(*parsed) ? "all zeros" : "a multicast address") +
-                    "; a container needs a unicast MAC (first octet even, e.g. 02:...)");
-    }
-    mac = format_mac(*parsed);
   }
 
   {
@@ -120,7 +89,8 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
   // Outside the lock: with etcd this is two round trips, which other endpoints need not wait on.
   // Only a MAC Docker chose can match the one its RequestAddress carried.
   if (pools_) {
-    record_holder(*pools_, request.endpoint_id, generated ? "" : mac, {address4, address6});
+    record_holder(*pools_, request.endpoint_id, generated ? "" : mac,
+                  {request.address4, request.address6});
   }
   return generated;
 }

@@ -25,6 +25,11 @@ void check_network_of(const store::EndpointRecord& endpoint, const std::string& 
   }
 }
 
+void check_endpoint_ids(const std::string& network_id, const std::string& endpoint_id) {
+  check_docker_id("NetworkID", network_id);
+  check_docker_id("EndpointID", endpoint_id);
+}
+
 // Names the endpoint in the IPAM's record of its addresses (the cluster view of `mvlan status`).
 // Best effort: the endpoint is stored and the address was granted by RequestAddress a moment ago
 // (so etcd had quorum then); failing CreateEndpoint now would make Docker tear the container's
@@ -60,8 +65,7 @@ std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
 }
 
 std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
-  check_docker_id("NetworkID", request.network_id);
-  check_docker_id("EndpointID", request.endpoint_id);
+  check_endpoint_ids(request.network_id, request.endpoint_id);
   // Canonical, so that ReleaseAddress's plain address finds it whatever spelling Docker used.
   const std::string address4 = request.address4 ? request.address4->str() : "";
   const std::string address6 = request.address6 ? request.address6->str() : "";
@@ -109,12 +113,10 @@ void NetworkDriver::ensure_parent(const store::NetworkRecord& network) {
 }
 
 JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string& endpoint_id) {
-  check_docker_id("NetworkID", network_id);
-  check_docker_id("EndpointID", endpoint_id);
+  check_endpoint_ids(network_id, endpoint_id);
   std::lock_guard lock(mutex_);
-  auto endpoint = store_.endpoint(endpoint_id);
+  auto endpoint = endpoint_on(network_id, endpoint_id);
   if (!endpoint) throw not_found("unknown endpoint " + short_id(endpoint_id));
-  check_network_of(*endpoint, network_id);
   const auto network = require_network(endpoint->network_id);
   ensure_parent(network);
   // A link of this name in the host namespace is left over from an interrupted Join.
@@ -151,17 +153,24 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
     if (auto s = subnet_of(network, endpoint->address4)) answer.gateway4 = s->gateway;
     if (auto s = subnet_of(network, endpoint->address6)) answer.gateway6 = s->gateway;
   }
-  if (auto route = HostAccess::return_route(network, *endpoint)) answer.connected_routes.push_back(*route);
+  if (auto route = HostAccess::return_route(network, *endpoint)) {
+    answer.connected_routes.push_back(*route);
+  }
   return answer;
 }
 
-void NetworkDriver::leave(const std::string& network_id, const std::string& endpoint_id) {
-  check_docker_id("NetworkID", network_id);
-  check_docker_id("EndpointID", endpoint_id);
-  std::lock_guard lock(mutex_);
+std::optional<store::EndpointRecord> NetworkDriver::endpoint_on(const std::string& network_id,
+                                                                 const std::string& endpoint_id) {
   auto endpoint = store_.endpoint(endpoint_id);
+  if (endpoint) check_network_of(*endpoint, network_id);
+  return endpoint;
+}
+
+void NetworkDriver::leave(const std::string& network_id, const std::string& endpoint_id) {
+  check_endpoint_ids(network_id, endpoint_id);
+  std::lock_guard lock(mutex_);
+  auto endpoint = endpoint_on(network_id, endpoint_id);
   if (!endpoint) return;
-  check_network_of(*endpoint, network_id);
   if (auto network = store_.network(endpoint->network_id)) {
     host_access_.delete_route(*network, *endpoint);
   }
@@ -170,12 +179,10 @@ void NetworkDriver::leave(const std::string& network_id, const std::string& endp
 }
 
 void NetworkDriver::delete_endpoint(const std::string& network_id, const std::string& endpoint_id) {
-  check_docker_id("NetworkID", network_id);
-  check_docker_id("EndpointID", endpoint_id);
+  check_endpoint_ids(network_id, endpoint_id);
   std::lock_guard lock(mutex_);
-  auto endpoint = store_.endpoint(endpoint_id);
+  auto endpoint = endpoint_on(network_id, endpoint_id);
   if (!endpoint) return;
-  check_network_of(*endpoint, network_id);
   remove_endpoint(*endpoint);
   log::info("endpoint " + short_id(endpoint_id) + " deleted");
 }

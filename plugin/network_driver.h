@@ -75,6 +75,10 @@ class NetworkDriver {
   void create_parent(const store::OwnedParent& parent);
   void ensure_parent(const store::NetworkRecord& network);
   std::string link_name_for(const std::string& endpoint_id);
+  // The endpoint Docker names, if mvlan has it; throws when it is on another network than the
+  // one named. The caller holds mutex_.
+  std::optional<store::EndpointRecord> endpoint_on(const std::string& network_id,
+                                                   const std::string& endpoint_id);
   // Its host route, its link and its record; the caller holds mutex_.
   void remove_endpoint(const store::EndpointRecord& endpoint);
 

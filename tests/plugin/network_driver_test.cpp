@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/undo.h"
 #include "store/network_store.h"
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/mac.h"
@@ -619,4 +620,23 @@ TEST_CASE("a reservation lost from the IPAM is taken again at start", "[driver][
   f.reopen();
   f.driver->reconcile();
   CHECK_THAT(refusal([&] { f.grant("192.0.2.254"); }), Catch::Contains("already in use"));
+}
+
+TEST_CASE("an undo takes back its steps newest first unless committed, past a failing step",
+          "[driver]") {
+  std::vector<int> undone;
+  {
+    Undo undo;
+    undo.add([&] { undone.push_back(1); });
+    undo.add([] { throw std::runtime_error("cleanup failed"); });
+    undo.add([&] { undone.push_back(3); });
+  }
+  CHECK(undone == std::vector<int>{3, 1});
+  undone.clear();
+  {
+    Undo undo;
+    undo.add([&] { undone.push_back(1); });
+    undo.commit();
+  }
+  CHECK(undone.empty());
 }

@@ -5,8 +5,8 @@
 
 #include "ipam/address.h"
 #include "common/error.h"
-#include "common/quote.h"
 #include "common/log.h"
+#include "common/short_id.h"
 #include "plugin/mac.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
@@ -14,28 +14,6 @@
 
 namespace mvlan::plugin {
 namespace {
-
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
-
-// Returns the address in canonical form ("" stays ""), so that ReleaseAddress's plain address
-// finds it whatever spelling Docker used.
-std::string checked_cidr(const char* field, const std::string& text, ipam::Family family) {
-  if (text.empty()) return text;
-  const char* example = family == ipam::Family::V4 ? "192.0.2.10/24" : "2001:db8::10/64";
-  const auto cidr = ipam::Cidr::parse(text);
-  if (!cidr) {
-    throw invalid(std::string("field ") + field + " " + shown_value(text) +
-                  " is not an address with a prefix length such as " + example);
-  }
-  if (cidr->address.family() != family) {
-    throw invalid(std::string("field ") + field + " " + cidr->str() + " is " +
-                  ipam::name_of(cidr->address.family()) + "; it takes an " + ipam::name_of(family) +
-                  " address such as " + example);
-  }
-  return cidr->str();
-}
 
 // Docker names the endpoint's network in every call: an endpoint of another network is not one
 // the caller may join, leave or delete.
@@ -47,14 +25,18 @@ void check_network_of(const store::EndpointRecord& endpoint, const std::string& 
   }
 }
 
+void check_endpoint_ids(const std::string& network_id, const std::string& endpoint_id) {
+  check_docker_id("NetworkID", network_id);
+  check_docker_id("EndpointID", endpoint_id);
+}
+
 // Names the endpoint in the IPAM's record of its addresses (the cluster view of `mvlan status`).
 // Best effort: the endpoint is stored and the address was granted by RequestAddress a moment ago
 // (so etcd had quorum then); failing CreateEndpoint now would make Docker tear the container's
 // network down over a label, so a failure is logged and the address stays granted unnamed.
 void record_holder(ipam::PoolStore& pools, const std::string& endpoint_id, const std::string& mac,
-                   std::initializer_list<std::string> cidrs) {
-  for (const auto& text : cidrs) {
-    const auto cidr = ipam::Cidr::parse(text);
+                   std::initializer_list<std::optional<ipam::Cidr>> cidrs) {
+  for (const auto& cidr : cidrs) {
     if (!cidr) continue;
     try {
       pools.record_endpoint(cidr->address, endpoint_id, mac);
@@ -83,29 +65,17 @@ std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
 }
 
 std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
-  check_docker_id("NetworkID", request.network_id);
-  check_docker_id("EndpointID", request.endpoint_id);
-  const std::string address4 =
-      checked_cidr("Interface.Address", request.address4, ipam::Family::V4);
-  const std::string address6 =
-      checked_cidr("Interface.AddressIPv6", request.address6, ipam::Family::V6);
+  check_endpoint_ids(request.network_id, request.endpoint_id);
+  // Canonical, so that ReleaseAddress's plain address finds it whatever spelling Docker used.
+  const std::string address4 = request.address4 ? request.address4->str() : "";
+  const std::string address6 = request.address6 ? request.address6->str() : "";
   std::optional<std::string> generated;
-  std::string mac = request.mac;
-  if (mac.empty()) {
+  std::string mac;
+  if (request.mac) {
+    mac = format_mac(*request.mac);
+  } else {
     generated = format_mac(generate_mac());
     mac = *generated;
-  } else {
-    auto parsed = parse_mac(mac);
-    if (!parsed) {
-      throw invalid("field Interface.MacAddress " + shown_value(mac) +
-                    " is not a MAC address such as 02:42:c0:00:02:0a");
-    }
-    if (is_multicast(*parsed) || is_zero(*parsed)) {
-      throw invalid("field Interface.MacAddress " + format_mac(*parsed) + " is " +
-                    (is_zero(*parsed) ? "all zeros" : "a multicast address") +
-                    "; a container needs a unicast MAC (first octet even, e.g. 02:...)");
-    }
-    mac = format_mac(*parsed);
   }
 
   {
@@ -123,7 +93,8 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
   // Outside the lock: with etcd this is two round trips, which other endpoints need not wait on.
   // Only a MAC Docker chose can match the one its RequestAddress carried.
   if (pools_) {
-    record_holder(*pools_, request.endpoint_id, generated ? "" : mac, {address4, address6});
+    record_holder(*pools_, request.endpoint_id, generated ? "" : mac,
+                  {request.address4, request.address6});
   }
   return generated;
 }
@@ -142,12 +113,10 @@ void NetworkDriver::ensure_parent(const store::NetworkRecord& network) {
 }
 
 JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string& endpoint_id) {
-  check_docker_id("NetworkID", network_id);
-  check_docker_id("EndpointID", endpoint_id);
+  check_endpoint_ids(network_id, endpoint_id);
   std::lock_guard lock(mutex_);
-  auto endpoint = store_.endpoint(endpoint_id);
+  auto endpoint = endpoint_on(network_id, endpoint_id);
   if (!endpoint) throw not_found("unknown endpoint " + short_id(endpoint_id));
-  check_network_of(*endpoint, network_id);
   const auto network = require_network(endpoint->network_id);
   ensure_parent(network);
   // A link of this name in the host namespace is left over from an interrupted Join.
@@ -175,8 +144,8 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   }
   log::info("endpoint " + short_id(endpoint_id) + " joined: link " + endpoint->link + " on " +
             network.parent);
-  ensure_host_link(network);
-  add_host_route(network, *endpoint);
+  host_access_.ensure_link(network);
+  host_access_.add_route(network, *endpoint);
   JoinAnswer answer;
   answer.link = endpoint->link;
   if (!network.internal) {
@@ -184,35 +153,44 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
     if (auto s = subnet_of(network, endpoint->address4)) answer.gateway4 = s->gateway;
     if (auto s = subnet_of(network, endpoint->address6)) answer.gateway6 = s->gateway;
   }
-  if (auto route = host_return_route(network, *endpoint)) answer.connected_routes.push_back(*route);
+  if (auto route = HostAccess::return_route(network, *endpoint)) {
+    answer.connected_routes.push_back(*route);
+  }
   return answer;
 }
 
-void NetworkDriver::leave(const std::string& network_id, const std::string& endpoint_id) {
-  check_docker_id("NetworkID", network_id);
-  check_docker_id("EndpointID", endpoint_id);
-  std::lock_guard lock(mutex_);
+std::optional<store::EndpointRecord> NetworkDriver::endpoint_on(const std::string& network_id,
+                                                                 const std::string& endpoint_id) {
   auto endpoint = store_.endpoint(endpoint_id);
+  if (endpoint) check_network_of(*endpoint, network_id);
+  return endpoint;
+}
+
+void NetworkDriver::leave(const std::string& network_id, const std::string& endpoint_id) {
+  check_endpoint_ids(network_id, endpoint_id);
+  std::lock_guard lock(mutex_);
+  auto endpoint = endpoint_on(network_id, endpoint_id);
   if (!endpoint) return;
-  check_network_of(*endpoint, network_id);
-  if (auto network = store_.network(endpoint->network_id)) delete_host_route(*network, *endpoint);
+  if (auto network = store_.network(endpoint->network_id)) {
+    host_access_.delete_route(*network, *endpoint);
+  }
   // Docker moved the link back to the host namespace under its SrcName: delete it there.
   if (kernel_.delete_link(endpoint->link)) log::info("endpoint " + short_id(endpoint_id) + " left");
 }
 
 void NetworkDriver::delete_endpoint(const std::string& network_id, const std::string& endpoint_id) {
-  check_docker_id("NetworkID", network_id);
-  check_docker_id("EndpointID", endpoint_id);
+  check_endpoint_ids(network_id, endpoint_id);
   std::lock_guard lock(mutex_);
-  auto endpoint = store_.endpoint(endpoint_id);
+  auto endpoint = endpoint_on(network_id, endpoint_id);
   if (!endpoint) return;
-  check_network_of(*endpoint, network_id);
   remove_endpoint(*endpoint);
   log::info("endpoint " + short_id(endpoint_id) + " deleted");
 }
 
 void NetworkDriver::remove_endpoint(const store::EndpointRecord& endpoint) {
-  if (auto network = store_.network(endpoint.network_id)) delete_host_route(*network, endpoint);
+  if (auto network = store_.network(endpoint.network_id)) {
+    host_access_.delete_route(*network, endpoint);
+  }
   kernel_.delete_link(endpoint.link);
   store_.remove_endpoint(endpoint.id);
 }

@@ -1,14 +1,10 @@
 #include "plugin/forget.h"
 
-#include <filesystem>
-
-#include "store/database.h"
 #include "common/error.h"
-#include "ipam/etcd_pool_store.h"
-#include "store/network_store.h"
-#include "common/quote.h"
-#include "ipam/sqlite_pool_store.h"
 #include "common/log.h"
+#include "common/quote.h"
+#include "common/short_id.h"
+#include "plugin/stores.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -31,8 +27,8 @@ std::string holder_of(store::NetworkStore* networks, const ipam::Address& a) {
   const auto holding =
       networks ? networks->endpoints_holding(a.str()) : std::vector<store::EndpointRecord>{};
   if (holding.empty()) return "a container";
-  return "endpoint " + holding.front().id.substr(0, 12) + " of network " +
-         holding.front().network_id.substr(0, 12);
+  return "endpoint " + short_id(holding.front().id) + " of network " +
+         short_id(holding.front().network_id);
 }
 
 // `networks` (this host's endpoints, to name the holder of a held address) may be null.
@@ -77,22 +73,10 @@ int forget_in(ipam::PoolStore& pools, store::NetworkStore* networks, const Forge
 
 int forget(const ForgetOptions& options, std::ostream& out) {
   try {
-    if (options.ipam.etcd) {
-      // The bindings are in etcd; the local database (when there is one) names endpoints.
-      etcd::Client client(options.ipam.etcd_settings);
-      ipam::EtcdPoolStore pools(client, options.ipam.prefix, options.ipam.host_id, {});
-      const std::string path = database_path(options.state_dir);
-      if (!std::filesystem::exists(path)) return forget_in(pools, nullptr, options, out);
-      store::Database db(path, store::Database::Mode::ReadOnly);
-      store::NetworkStore networks(db);
-      return forget_in(pools, &networks, options, out);
-    }
-    const auto path = existing_database(options.state_dir);
-    if (!path) return 1;
-    store::Database db(*path, store::Database::Mode::ReadWrite);
-    ipam::SqlitePoolStore pools(db, {});
-    store::NetworkStore networks(db);
-    return forget_in(pools, &networks, options, out);
+    // With etcd the bindings are there; the local database (when there is one) names endpoints.
+    auto stores = open_stores(StoreUse::Edit, options.state_dir, options.ipam);
+    if (!stores) return 1;
+    return forget_in(*stores->pools, stores->networks.get(), options, out);
   } catch (const std::exception& e) {
     log::error(e.what());
     return 1;

@@ -1,22 +1,17 @@
-// -o host_access: the host reaches its own containers. The kernel passes no traffic between a
-// parent link and its macvlan children, so the host gets a macvlan child of its own (the "shim",
-// bridge mode, in the namespace mvlan runs in) with an address of the network. That address is
-// reserved in mvlan's IPAM (same database), so no container is ever granted it, and each
-// container address gets a host route (/32, /128) through the shim: more specific than any route
-// the host already has, and only for addresses containers hold, so nothing else is disturbed.
+// The host-access shim of a network: its address, its link and its routes (see host_access.h).
+
+#include "plugin/host_access.h"
 
 #include "ipam/address.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "plugin/network_driver.h"
+#include "common/short_id.h"
+#include "common/undo.h"
+#include "plugin/network_pool.h"
 #include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
 namespace {
-
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
 
 // The whole-address prefix: no connected subnet route appears beside the host's own.
 std::string host_prefix(const ipam::Address& a) {
@@ -38,8 +33,8 @@ std::optional<std::string> host_route(const store::NetworkRecord& network,
 
 }  // namespace
 
-std::string NetworkDriver::host_link_name(const std::string& network_id) {
-  return "mh" + network_id.substr(0, 12);
+std::string host_link_name(const std::string& network_id) {
+  return "mh" + short_id(network_id);
 }
 
 bool is_host_link_name(const std::string& name) {
@@ -47,9 +42,8 @@ bool is_host_link_name(const std::string& name) {
   return name.find_first_not_of("0123456789abcdef", 2) == std::string::npos;
 }
 
-void NetworkDriver::reserve_host_address(const CreateNetworkRequest& request,
-                                         const std::string& wanted,
-                                         store::NetworkRecord& network) {
+void HostAccess::reserve_address(const CreateNetworkRequest& request, const std::string& wanted,
+                                 store::NetworkRecord& network) {
   const std::string what = "option host_access=" + wanted + ": ";
   if (!pools_) {
     throw invalid(what + "needs mvlan as the IPAM driver too (--ipam-driver mvlan), which keeps "
@@ -82,7 +76,7 @@ void NetworkDriver::reserve_host_address(const CreateNetworkRequest& request,
   const auto subnet = *ipam::Prefix::parse(record.subnet);
   // The IPAM and the driver meet only through (address space, subnet); the pool whose gateway is
   // this subnet's is the network's own.
-  const auto pool = network_pool(data[*chosen].address_space, subnet, record.gateway);
+  const auto pool = network_pool(*pools_, data[*chosen].address_space, subnet, record.gateway);
   if (!pool) {
     throw invalid(what + "subnet " + subnet.str() + " is not a pool of mvlan's IPAM; create the " +
                   "network with --ipam-driver mvlan, which keeps the host's address from every " +
@@ -98,8 +92,8 @@ void NetworkDriver::reserve_host_address(const CreateNetworkRequest& request,
   network.host_pool = pool->id;
 }
 
-std::optional<std::string> NetworkDriver::host_return_route(const store::NetworkRecord& network,
-                                                            const store::EndpointRecord& endpoint) {
+std::optional<std::string> HostAccess::return_route(const store::NetworkRecord& network,
+                                                    const store::EndpointRecord& endpoint) {
   if (network.host_access.empty()) return std::nullopt;
   const auto host = *ipam::Address::parse(network.host_access);
   for (const auto& text : {endpoint.address4, endpoint.address6}) {
@@ -112,7 +106,7 @@ std::optional<std::string> NetworkDriver::host_return_route(const store::Network
   return std::nullopt;
 }
 
-void NetworkDriver::release_host_address(const store::NetworkRecord& network) {
+void HostAccess::release_address(const store::NetworkRecord& network) {
   if (!pools_ || network.host_access.empty()) return;
   try {
     // Usually a no-op: Docker releases the whole pool before it deletes the network.
@@ -122,29 +116,36 @@ void NetworkDriver::release_host_address(const store::NetworkRecord& network) {
   }
 }
 
-void NetworkDriver::create_host_link(const store::NetworkRecord& network) {
+void HostAccess::remove(const store::NetworkRecord& network) {
+  if (network.host_access.empty()) return;
+  // Its routes go with it.
+  if (kernel_.delete_link(host_link_name(network.id))) {
+    log::info("deleted host-access link " + host_link_name(network.id));
+  }
+  release_address(network);
+}
+
+void HostAccess::create_link(const store::NetworkRecord& network) {
   const std::string link = host_link_name(network.id);
   const auto address = *ipam::Address::parse(network.host_access);
   kernel_.create_macvlan(network.parent, link, kernel::MacvlanMode::Bridge, kernel::Mac{},
                          network.mtu);
-  try {
-    kernel_.add_address(link, host_prefix(address));
-    kernel_.set_up(link);
-  } catch (...) {
-    kernel_.delete_link(link);
-    throw;
-  }
+  Undo undo;
+  undo.add([&] { kernel_.delete_link(link); });
+  kernel_.add_address(link, host_prefix(address));
+  kernel_.set_up(link);
+  undo.commit();
   log::info("host access for network " + short_id(network.id) + ": link " + link + " on " +
             network.parent + " with " + network.host_access);
 }
 
-void NetworkDriver::ensure_host_link(const store::NetworkRecord& network) {
+void HostAccess::ensure_link(const store::NetworkRecord& network) {
   if (network.host_access.empty()) return;
   try {
     if (kernel_.find_link(host_link_name(network.id))) return;
-    create_host_link(network);
+    create_link(network);
     for (const auto& endpoint : store_.endpoints()) {
-      if (endpoint.network_id == network.id) add_host_route(network, endpoint);
+      if (endpoint.network_id == network.id) add_route(network, endpoint);
     }
   } catch (const std::exception& e) {
     // The containers work without it; only the host loses its way to them.
@@ -152,8 +153,8 @@ void NetworkDriver::ensure_host_link(const store::NetworkRecord& network) {
   }
 }
 
-void NetworkDriver::add_host_route(const store::NetworkRecord& network,
-                                   const store::EndpointRecord& endpoint) {
+void HostAccess::add_route(const store::NetworkRecord& network,
+                           const store::EndpointRecord& endpoint) {
   const auto route = host_route(network, endpoint);
   if (!route) return;
   try {
@@ -164,8 +165,8 @@ void NetworkDriver::add_host_route(const store::NetworkRecord& network,
   }
 }
 
-void NetworkDriver::delete_host_route(const store::NetworkRecord& network,
-                                      const store::EndpointRecord& endpoint) {
+void HostAccess::delete_route(const store::NetworkRecord& network,
+                              const store::EndpointRecord& endpoint) {
   const auto route = host_route(network, endpoint);
   if (!route) return;
   try {
@@ -175,7 +176,7 @@ void NetworkDriver::delete_host_route(const store::NetworkRecord& network,
   }
 }
 
-void NetworkDriver::reconcile_host_access(const store::NetworkRecord& network) {
+void HostAccess::reconcile(const store::NetworkRecord& network) {
   const std::string link = host_link_name(network.id);
   // The reservation is normally there; granting it again only succeeds when it went missing.
   if (pools_) {
@@ -194,7 +195,7 @@ void NetworkDriver::reconcile_host_access(const store::NetworkRecord& network) {
       kernel_.add_address(link, host_prefix(*ipam::Address::parse(network.host_access)));
       kernel_.set_up(link);
     } else {
-      create_host_link(network);
+      create_link(network);
       log::info("reconcile: re-created missing host-access link " + link);
     }
   } catch (const std::exception& e) {
@@ -202,7 +203,7 @@ void NetworkDriver::reconcile_host_access(const store::NetworkRecord& network) {
     return;
   }
   for (const auto& endpoint : store_.endpoints()) {
-    if (endpoint.network_id == network.id) add_host_route(network, endpoint);
+    if (endpoint.network_id == network.id) add_route(network, endpoint);
   }
 }
 

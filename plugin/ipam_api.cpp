@@ -47,12 +47,7 @@ ipam::AddressRequest address_request_from(const json& body) {
   }
   // The MAC is stored with the grant and quoted back when someone else asks for the address.
   if (auto it = options.find(kMacOption); it != options.end() && !it->second.empty()) {
-    const auto mac = parse_mac(it->second);
-    if (!mac) {
-      throw invalid(std::string("field Options.") + kMacOption + " " + shown_value(it->second) +
-                    " is not a MAC address such as 02:42:c0:00:02:0a");
-    }
-    r.mac = format_mac(*mac);
+    r.mac = format_mac(mac_field(std::string("Options.") + kMacOption, it->second));
   }
   // Raw: IpamDriver turns it into a binding key, or ignores it (never failing the start).
   if (auto it = options.find(kNameOption); it != options.end()) r.name = it->second;

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/quote.h"
+#include "plugin/mac.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -134,6 +135,15 @@ std::map<std::string, std::string> string_map(const json& body, const char* fiel
     out[k] = v.get<std::string>();
   }
   return out;
+}
+
+kernel::Mac mac_field(const std::string& field, const std::string& text) {
+  const auto mac = parse_mac(text);
+  if (!mac) {
+    throw invalid("field " + field + " " + shown_value(text) +
+                  " is not a MAC address such as 02:42:c0:00:02:0a");
+  }
+  return *mac;
 }
 
 json optional_object(const json& body, const char* field) {

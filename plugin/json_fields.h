@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "netlink/kernel.h"
+
 namespace mvlan::plugin {
 
 using json = nlohmann::json;
@@ -28,5 +30,8 @@ bool optional_bool(const json& body, const char* field, bool fallback);
 std::map<std::string, std::string> string_map(const json& body, const char* field);
 // An object (any values), or absent/null (empty object).
 json optional_object(const json& body, const char* field);
+
+// A MAC address field's text ("02:42:c0:00:02:0a"), named `field` in the refusal.
+kernel::Mac mac_field(const std::string& field, const std::string& text);
 
 }  // namespace mvlan::plugin

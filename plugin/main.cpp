@@ -7,6 +7,7 @@
 
 #include "plugin/forget.h"
 #include "plugin/options.h"
+#include "plugin/release_host.h"
 #include "plugin/serve.h"
 #include "plugin/status.h"
 #include "plugin/version.h"

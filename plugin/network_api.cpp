@@ -1,6 +1,9 @@
 #include "plugin/network_api.h"
 
 #include "common/error.h"
+#include "common/quote.h"
+#include "plugin/mac.h"
+#include "plugin/network_options.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -44,14 +47,50 @@ CreateNetworkRequest create_network_from(const json& body) {
   return r;
 }
 
+// An endpoint address: "" is none.
+std::optional<ipam::Cidr> endpoint_address(const char* field, const std::string& text,
+                                           ipam::Family family) {
+  if (text.empty()) return std::nullopt;
+  const char* example = family == ipam::Family::V4 ? "192.0.2.10/24" : "2001:db8::10/64";
+  const auto cidr = ipam::Cidr::parse(text);
+  if (!cidr) {
+    throw invalid(std::string("field ") + field + " " + shown_value(text) +
+                  " is not an address with a prefix length such as " + example);
+  }
+  if (cidr->address.family() != family) {
+    throw invalid(std::string("field ") + field + " " + cidr->str() + " is " +
+                  ipam::name_of(cidr->address.family()) + "; it takes an " + ipam::name_of(family) +
+                  " address such as " + example);
+  }
+  return cidr;
+}
+
+// The container's MAC: "" lets mvlan pick one.
+std::optional<kernel::Mac> endpoint_mac(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  const auto mac = mac_field("Interface.MacAddress", text);
+  if (is_multicast(mac) || is_zero(mac)) {
+    throw invalid("field Interface.MacAddress " + format_mac(mac) + " is " +
+                  (is_zero(mac) ? "all zeros" : "a multicast address") +
+                  "; a container needs a unicast MAC (first octet even, e.g. 02:...)");
+  }
+  return mac;
+}
+
 CreateEndpointRequest create_endpoint_from(const json& body) {
   CreateEndpointRequest r;
   r.network_id = required_string(body, "NetworkID");
   r.endpoint_id = required_string(body, "EndpointID");
   const json iface = optional_object(body, "Interface");
-  r.address4 = optional_string(iface, "Address");
-  r.address6 = optional_string(iface, "AddressIPv6");
-  r.mac = optional_string(iface, "MacAddress");
+  const std::string address4 = optional_string(iface, "Address");
+  const std::string address6 = optional_string(iface, "AddressIPv6");
+  const std::string mac = optional_string(iface, "MacAddress");
+  // The ids are refused before the addresses, as the driver would.
+  check_docker_id("NetworkID", r.network_id);
+  check_docker_id("EndpointID", r.endpoint_id);
+  r.address4 = endpoint_address("Interface.Address", address4, ipam::Family::V4);
+  r.address6 = endpoint_address("Interface.AddressIPv6", address6, ipam::Family::V6);
+  r.mac = endpoint_mac(mac);
   return r;
 }
 

@@ -12,38 +12,10 @@
 #include "store/network_store.h"
 #include "ipam/pool_store.h"
 #include "netlink/kernel.h"
+#include "plugin/driver_requests.h"
+#include "plugin/host_access.h"
 
 namespace mvlan::plugin {
-
-struct IpamData {
-  std::string pool;
-  std::string gateway;  // CIDR as Docker sends it, "" when none
-  std::string address_space = "";  // with pool, names mvlan's IPAM pool
-};
-
-struct CreateNetworkRequest {
-  std::string network_id;
-  std::map<std::string, std::string> generic;  // -o key=value
-  bool internal = false;
-  bool ipv6 = false;
-  std::vector<IpamData> ipv4;
-  std::vector<IpamData> ipv6_data;
-};
-
-struct CreateEndpointRequest {
-  std::string network_id;
-  std::string endpoint_id;
-  std::string address4;  // CIDR, "" when none
-  std::string address6;
-  std::string mac;  // "" lets mvlan pick one
-};
-
-struct JoinAnswer {
-  std::string link;  // SrcName
-  std::string gateway4;  // of the subnet holding the endpoint's IPv4 address, "" for none
-  std::string gateway6;
-  std::vector<std::string> connected_routes;  // destinations reached on the link, no next hop
-};
 
 class NetworkDriver {
  public:
@@ -51,7 +23,7 @@ class NetworkDriver {
   // it. Without it host_access is refused.
   NetworkDriver(store::NetworkStore& store, kernel::Kernel& kernel,
                 ipam::PoolStore* pools = nullptr)
-      : store_(store), kernel_(kernel), pools_(pools) {}
+      : store_(store), kernel_(kernel), pools_(pools), host_access_(store, kernel, pools) {}
 
   // Engines >= 28 ask before allocating a gateway. mvlan always answers skip: the engine asks
   // per network, without the subnets, and a /31 or /32 has no address to spare. A gateway the
@@ -86,45 +58,40 @@ class NetworkDriver {
   bool has_unclaimed_links();
 
   static std::string dummy_parent_name(const std::string& network_id);
-  // The host-access ("shim") link of a network: "mh" + 12 characters of its id.
-  static std::string host_link_name(const std::string& network_id);
 
  private:
-  void create_checked_network(const CreateNetworkRequest& request);
+  // What CreateNetwork will do, decided before anything is touched.
+  struct NetworkPlan {
+    store::NetworkRecord network;
+    std::optional<store::OwnedParent> to_make;  // a VLAN or dummy parent mvlan creates
+    std::optional<std::string> host_access;     // -o host_access as given
+  };
+  // Validates the request against the options, the store and the links; no side effects. Throws
+  // the refusal. The caller holds mutex_.
+  NetworkPlan plan_network(const CreateNetworkRequest& request);
+  // Grants, the record, then the links; a failure takes back every step already made.
+  void apply_network(const CreateNetworkRequest& request, NetworkPlan plan);
   store::NetworkRecord require_network(const std::string& network_id);
   void create_parent(const store::OwnedParent& parent);
   void ensure_parent(const store::NetworkRecord& network);
   std::string link_name_for(const std::string& endpoint_id);
+  // The endpoint Docker names, if mvlan has it; throws when it is on another network than the
+  // one named. The caller holds mutex_.
+  std::optional<store::EndpointRecord> endpoint_on(const std::string& network_id,
+                                                   const std::string& endpoint_id);
   // Its host route, its link and its record; the caller holds mutex_.
   void remove_endpoint(const store::EndpointRecord& endpoint);
 
   // Gateways mvlan picks itself (network_gateways.cpp): engines that skip gateway allocation
   // leave subnets without one, which get the address the IPAM would have picked for Docker.
+  // A failure part-way leaves the gateways reserved so far in `network`, for release_gateways.
   void reserve_gateways(const CreateNetworkRequest& request, store::NetworkRecord& network);
   void release_gateways(const store::NetworkRecord& network);
-  // mvlan's pool of (address space, subnet): among pools sharing the subnet, the one holding
-  // `gateway` if given, else the newest one without a gateway (Docker just requested it).
-  std::optional<ipam::Pool> network_pool(const std::string& address_space,
-                                         const ipam::Prefix& subnet, const std::string& gateway);
-
-  // -o host_access (host_access.cpp).
-  void reserve_host_address(const CreateNetworkRequest& request, const std::string& wanted,
-                            store::NetworkRecord& network);
-  void release_host_address(const store::NetworkRecord& network);
-  void create_host_link(const store::NetworkRecord& network);
-  void ensure_host_link(const store::NetworkRecord& network);
-  void add_host_route(const store::NetworkRecord& network, const store::EndpointRecord& endpoint);
-  void delete_host_route(const store::NetworkRecord& network,
-                         const store::EndpointRecord& endpoint);
-  void reconcile_host_access(const store::NetworkRecord& network);
-  // The container's way back to the host's address when that lies in another of the network's
-  // subnets than the endpoint's: a connected /32 (/128), as the host reaches it.
-  static std::optional<std::string> host_return_route(const store::NetworkRecord& network,
-                                                      const store::EndpointRecord& endpoint);
 
   store::NetworkStore& store_;
   kernel::Kernel& kernel_;
   ipam::PoolStore* pools_;
+  HostAccess host_access_;
   // Network and endpoint changes are few and short; one lock keeps parent sharing and link
   // naming decisions consistent without reasoning about interleavings.
   std::mutex mutex_;
@@ -137,7 +104,5 @@ class NetworkDriver {
 
 // Endpoint links: "mv" + 12 characters of the endpoint id; reconciliation knows them by this.
 bool is_endpoint_link_name(const std::string& name);
-// Host-access links: "mh" + 12 lowercase hex characters of the network id.
-bool is_host_link_name(const std::string& name);
 
 }  // namespace mvlan::plugin

@@ -1,19 +1,18 @@
-// CreateNetwork and DeleteNetwork: parse -> validate -> act, parents made or shared.
+// CreateNetwork and DeleteNetwork: a plan (validated, decided, nothing touched), then its
+// application, which an Undo takes back whole when a step fails; parents made or shared.
 
 #include "ipam/address.h"
 #include "common/error.h"
 #include "common/quote.h"
 #include "common/log.h"
+#include "common/short_id.h"
+#include "common/undo.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
 #include "plugin/network_subnets.h"
 
 namespace mvlan::plugin {
 namespace {
-
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
 
 Error no_such_link(const std::string& parent) {
   return invalid("option parent=" + parent +
@@ -43,7 +42,7 @@ void check_host_access(const NetworkOptions& options, bool internal) {
 }  // namespace
 
 std::string NetworkDriver::dummy_parent_name(const std::string& network_id) {
-  return "dm-" + network_id.substr(0, 12);
+  return "dm-" + short_id(network_id);
 }
 
 store::NetworkRecord NetworkDriver::require_network(const std::string& network_id) {
@@ -80,17 +79,20 @@ NetworkDriver::GatewaySkip NetworkDriver::gateway_skip(
 void NetworkDriver::create_network(const CreateNetworkRequest& request) {
   check_docker_id("NetworkID", request.network_id);
   try {
-    create_checked_network(request);
+    std::lock_guard lock(mutex_);
+    apply_network(request, plan_network(request));
   } catch (const Error& e) {
     if (e.kind != ErrorKind::Invalid) throw;
     throw invalid("network " + short_id(request.network_id) + ": " + e.what());
   }
 }
 
-void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) {
+NetworkDriver::NetworkPlan NetworkDriver::plan_network(const CreateNetworkRequest& request) {
   const NetworkOptions options = parse_network_options(request.generic);
   check_host_access(options, request.internal);
-  store::NetworkRecord network;
+  NetworkPlan plan;
+  plan.host_access = options.host_access;
+  store::NetworkRecord& network = plan.network;
   network.id = request.network_id;
   network.mode = options.mode;
   network.ipv6 = request.ipv6;
@@ -100,17 +102,15 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
     network.subnets.push_back(std::move(s));
   }
 
-  std::lock_guard lock(mutex_);
   if (store_.network(request.network_id)) {
     throw conflict("network " + short_id(request.network_id) + " already exists in mvlan");
   }
 
-  std::optional<store::OwnedParent> to_make;
   unsigned parent_mtu = 1500;
   if (!options.parent) {
     network.parent = dummy_parent_name(request.network_id);
     if (!kernel_.find_link(network.parent))
-      to_make = store::OwnedParent{network.parent, store::ParentKind::Dummy, "", 0};
+      plan.to_make = store::OwnedParent{network.parent, store::ParentKind::Dummy, "", 0};
   } else {
     network.parent = *options.parent;
     if (auto link = kernel_.find_link(network.parent)) {
@@ -123,7 +123,8 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
                       " cannot be created on it");
       }
       parent_mtu = base->mtu;
-      to_make = store::OwnedParent{network.parent, store::ParentKind::Vlan, vlan->base, vlan->vid};
+      plan.to_make =
+          store::OwnedParent{network.parent, store::ParentKind::Vlan, vlan->base, vlan->vid};
     } else {
       throw no_such_link(network.parent);
     }
@@ -148,42 +149,34 @@ void NetworkDriver::create_checked_network(const CreateNetworkRequest& request) 
     }
     network.mtu = options.mtu;
   }
+  return plan;
+}
 
+void NetworkDriver::apply_network(const CreateNetworkRequest& request, NetworkPlan plan) {
+  store::NetworkRecord& network = plan.network;
+  const auto& to_make = plan.to_make;
+  Undo undo;
+  undo.add([&] { release_gateways(network); });
   reserve_gateways(request, network);
-  try {
-    if (options.host_access) reserve_host_address(request, *options.host_access, network);
-  } catch (...) {
-    release_gateways(network);
-    throw;
+  if (plan.host_access) {
+    host_access_.reserve_address(request, *plan.host_access, network);
+    undo.add([&] { host_access_.release_address(network); });
   }
   // Record first, then touch the kernel: a crash in between leaves a stored network whose
   // missing parent reconciliation re-creates, never a link nobody knows is ours.
-  try {
-    store_.add_network(network, to_make);
-  } catch (...) {
-    release_host_address(network);
-    release_gateways(network);
-    throw;
-  }
-  bool parent_made = false;
-  try {
-    if (to_make) {
-      create_parent(*to_make);
-      parent_made = true;
-      log::info("created " + std::string(name_of(to_make->kind)) + " link " + to_make->name +
-                " for network " + short_id(network.id));
-    }
-    if (!network.host_access.empty()) create_host_link(network);
-  } catch (...) {
+  store_.add_network(network, to_make);
+  undo.add([&] {
     store_.remove_network(network.id);
-    if (to_make) {
-      if (parent_made) kernel_.delete_link(to_make->name);
-      store_.forget_parent(to_make->name);
-    }
-    release_host_address(network);
-    release_gateways(network);
-    throw;
+    if (to_make) store_.forget_parent(to_make->name);
+  });
+  if (to_make) {
+    create_parent(*to_make);
+    undo.add([&] { kernel_.delete_link(to_make->name); });
+    log::info("created " + std::string(name_of(to_make->kind)) + " link " + to_make->name + " for network " +
+              short_id(network.id));
   }
+  if (!network.host_access.empty()) host_access_.create_link(network);
+  undo.commit();
   log::info("network " + short_id(network.id) + " created on " + network.parent + " (" +
             name_of(network.mode) + (network.internal ? ", internal" : "") +
             (network.host_access.empty() ? "" : ", host access " + network.host_access) + ")");
@@ -194,14 +187,10 @@ void NetworkDriver::delete_network(const std::string& network_id) {
   std::lock_guard lock(mutex_);
   const auto network = store_.network(network_id);
   const auto removal = store_.remove_network(network_id);
-  if (network && !network->host_access.empty()) {
-    // Its routes go with it.
-    if (kernel_.delete_link(host_link_name(network_id))) {
-      log::info("deleted host-access link " + host_link_name(network_id));
-    }
-    release_host_address(*network);
+  if (network) {
+    host_access_.remove(*network);
+    release_gateways(*network);
   }
-  if (network) release_gateways(*network);
   for (const auto& link : removal.endpoint_links) {
     if (kernel_.delete_link(link)) log::info("deleted leftover endpoint link " + link);
   }

@@ -2,7 +2,7 @@
 
 #include "common/error.h"
 #include "common/quote.h"
-#include "plugin/network_driver.h"
+#include "plugin/driver_requests.h"
 
 namespace mvlan::plugin {
 

@@ -39,13 +39,13 @@ void NetworkDriver::reconcile() {
   for (const auto& network : store_.networks()) {
     if (network.host_access.empty()) continue;
     host_links.insert(host_link_name(network.id));
-    reconcile_host_access(network);
+    host_access_.reconcile(network);
   }
   // Endpoint links rest in the host namespace only between Join and Docker moving them into the
   // container. One whose endpoint is gone is left over: deleted now. One whose endpoint exists
   // may be a Join whose answer reached Docker just before the restart, and Docker moves it after
-  // the restart (Docker 20.10 failed 10 of 20 such containers with "Link not found" when it was
-  // deleted here): it is left for the grace period, then swept if still here.
+  // the restart (deleting it here fails that container with "Link not found"): it is left for
+  // the grace period, then swept if still here.
   unclaimed_links_.clear();
   for (const auto& link : kernel_.list_links()) {
     if (link.kind == "macvlan" && is_endpoint_link_name(link.name)) {

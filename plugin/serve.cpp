@@ -11,12 +11,8 @@
 #include <thread>
 
 #include "ipam/allocator.h"
-#include "store/database.h"
 #include "common/error.h"
 #include "etcd/host_lease.h"
-#include "ipam/etcd_pool_store.h"
-#include "store/network_store.h"
-#include "ipam/sqlite_pool_store.h"
 #include "netlink/libnl_kernel.h"
 #include "plugin/ipam_api.h"
 #include "plugin/ipam_driver.h"
@@ -24,6 +20,7 @@
 #include "plugin/network_api.h"
 #include "plugin/network_driver.h"
 #include "plugin/state_lock.h"
+#include "plugin/stores.h"
 #include "plugin/unix_server.h"
 #include "plugin/version.h"
 
@@ -94,19 +91,14 @@ int serve(const ServeOptions& options) {
 
     StateLock lock(options.state_dir);
     const auto defaults = ipam::parse_default_pools(options.default_pools);
-    store::Database db(database_path(options.state_dir), store::Database::Mode::ReadWrite);
     // Networks, endpoints and links stay in the local database whatever the IPAM backend.
-    std::unique_ptr<etcd::Client> etcd_client;
+    Stores stores = *open_stores(StoreUse::Serve, options.state_dir, options.ipam, defaults);
     std::unique_ptr<ipam::EtcdHostLease> lease;
-    std::unique_ptr<ipam::PoolStore> pool_store;
-    if (options.ipam.etcd) {
-      etcd_client = std::make_unique<etcd::Client>(options.ipam.etcd_settings);
-      pool_store = std::make_unique<ipam::EtcdPoolStore>(*etcd_client, options.ipam.prefix,
-                                                         options.ipam.host_id, defaults);
+    if (stores.etcd) {
       char name[256] = {};
       ::gethostname(name, sizeof name - 1);
       lease = std::make_unique<ipam::EtcdHostLease>(
-          *etcd_client, options.ipam.prefix + "hosts/" + options.ipam.host_id,
+          *stores.etcd, options.ipam.prefix + "hosts/" + options.ipam.host_id,
           std::string(name) + ":" + options.state_dir,
           [](const std::string& m) { log::warn(m); });
       try {
@@ -117,13 +109,11 @@ int serve(const ServeOptions& options) {
         log::warn(std::string(e.what()) + "; serving anyway, address requests fail until it is back");
       }
       lease->start();
-      log::info("IPAM in etcd " + etcd_client->endpoints() + " under " + options.ipam.prefix +
+      log::info("IPAM in etcd " + stores.etcd->endpoints() + " under " + options.ipam.prefix +
                 " as host " + options.ipam.host_id);
-    } else {
-      pool_store = std::make_unique<ipam::SqlitePoolStore>(db, defaults);
     }
-    ipam::PoolStore& pools = *pool_store;
-    store::NetworkStore networks(db);
+    ipam::PoolStore& pools = *stores.pools;
+    store::NetworkStore& networks = *stores.networks;
     kernel::Netlink kernel;
     NetworkDriver network_driver(networks, kernel, &pools);
     IpamDriver ipam_driver(pools, [&network_driver](const ipam::Address& address) {
@@ -138,7 +128,7 @@ int serve(const ServeOptions& options) {
 
     UnixServer server(options.socket, router);
     server.start();
-    log::info(std::string("mvlan ") + kVersion + " serving; state in " + db.path());
+    log::info(std::string("mvlan ") + kVersion + " serving; state in " + stores.db->path());
     LinkSweep sweep(network_driver, options.join_grace);
 
     int sig = 0;

@@ -53,7 +53,7 @@ Database::Database(const std::string& path, Mode mode) try
     }
   });
   // The start-up check read every page of the file into SQLite's cache; hand those pages back,
-  // or an idle daemon keeps up to the cache's 2 MB for good (issue #5: idle RSS).
+  // or an idle daemon keeps up to the cache's 2 MB for good.
   sqlite3_db_release_memory(db_.getHandle());
   ::malloc_trim(0);
   if (mode_ == Mode::ReadWrite) {

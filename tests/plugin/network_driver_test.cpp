@@ -5,9 +5,11 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/undo.h"
 #include "store/network_store.h"
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/mac.h"
+#include "plugin/network_api.h"
 #include "plugin/network_driver.h"
 #include "tests/support/fake_kernel.h"
 
@@ -21,6 +23,17 @@ const std::string kNet1 = "dd884eff7552ed298b061a016836dcba0cf0383a87432ce88b41b
 const std::string kNet2 = "876d82eb95174b22a54d00fbe0c8d177975d095458fa4a656cbdca367f298f6f";
 const std::string kEp1 = "186048c5dbd0dc2ae5343b39705c208bcfda9d6cb5c194954118d742d76546ad";
 const std::string kEp2 = "60d9877deda382f7e23595cd12421c3b1e646cccdb34a95ce0d54f7d8361f382";
+
+// An endpoint as the JSON edge hands it over: parsed, "" for none.
+CreateEndpointRequest endpoint(const std::string& net_id, const std::string& id,
+                               const std::string& address4, const std::string& address6,
+                               const std::string& mac) {
+  CreateEndpointRequest r{net_id, id, std::nullopt, std::nullopt, std::nullopt};
+  if (!address4.empty()) r.address4 = *ipam::Cidr::parse(address4);
+  if (!address6.empty()) r.address6 = *ipam::Cidr::parse(address6);
+  if (!mac.empty()) r.mac = *parse_mac(mac);
+  return r;
+}
 
 struct Fixture {
   std::string dir;
@@ -60,7 +73,7 @@ struct Fixture {
   }
   CreateEndpointRequest ep(const std::string& net_id, const std::string& id,
                            const std::string& mac = "") {
-    return {net_id, id, "192.0.2.10/24", "", mac};
+    return endpoint(net_id, id, "192.0.2.10/24", "", mac);
   }
 };
 
@@ -231,12 +244,18 @@ TEST_CASE("a MAC given by Docker is used and not echoed, otherwise one is genera
 TEST_CASE("multicast, all-zero and malformed MACs are refused", "[driver]") {
   Fixture f;
   f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
-  CHECK_THAT(refusal([&] { f.driver->create_endpoint(f.ep(kNet1, kEp1, "01:00:5e:00:00:01")); }),
-             Catch::Contains("multicast"));
-  CHECK_THAT(refusal([&] { f.driver->create_endpoint(f.ep(kNet1, kEp1, "00:00:00:00:00:00")); }),
-             Catch::Contains("all zeros"));
-  CHECK_THAT(refusal([&] { f.driver->create_endpoint(f.ep(kNet1, kEp1, "02:42:zz:00:00:01")); }),
-             Catch::Contains("not a MAC address"));
+  // The MAC is parsed where the request arrives: through the NetworkDriver's routes.
+  Router router;
+  add_network_routes(router, *f.driver);
+  const auto create = [&](const std::string& mac) {
+    const json body{{"NetworkID", kNet1},
+                    {"EndpointID", kEp1},
+                    {"Interface", {{"Address", "192.0.2.10/24"}, {"MacAddress", mac}}}};
+    return router.dispatch("/NetworkDriver.CreateEndpoint", body.dump()).body;
+  };
+  CHECK_THAT(create("01:00:5e:00:00:01"), Catch::Contains("multicast"));
+  CHECK_THAT(create("00:00:00:00:00:00"), Catch::Contains("all zeros"));
+  CHECK_THAT(create("02:42:zz:00:00:01"), Catch::Contains("not a MAC address"));
   CHECK_FALSE(f.store->endpoint(kEp1));
 }
 
@@ -248,7 +267,8 @@ TEST_CASE("Join makes a macvlan link with the network's mode and the endpoint's 
   r.ipv6 = true;
   r.ipv6_data = {{"2001:db8:1::/64", "2001:db8:1::1/64"}};
   f.driver->create_network(r);
-  f.driver->create_endpoint({kNet1, kEp1, "192.0.2.10/24", "2001:db8:1::10/64", "02:42:c0:00:02:0a"});
+  f.driver->create_endpoint(
+      endpoint(kNet1, kEp1, "192.0.2.10/24", "2001:db8:1::10/64", "02:42:c0:00:02:0a"));
   auto joined = f.driver->join(kNet1, kEp1);
   CHECK(joined.link == "mv" + kEp1.substr(0, 12));
   CHECK(joined.link.size() <= 15);
@@ -288,8 +308,8 @@ TEST_CASE("an endpoint still holding a released address is dropped with its link
   f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
   f.driver->create_network(f.net(kNet2, {{"parent", "eth2"}}));
   // Docker's spellings are kept apart from the canonical one the release names.
-  f.driver->create_endpoint({kNet1, kEp1, "192.0.2.10/24", "2001:DB8:0:0::a/64", ""});
-  f.driver->create_endpoint({kNet2, kEp2, "192.0.2.100/24", "2001:db8::a0/64", ""});
+  f.driver->create_endpoint(endpoint(kNet1, kEp1, "192.0.2.10/24", "2001:DB8:0:0::a/64", ""));
+  f.driver->create_endpoint(endpoint(kNet2, kEp2, "192.0.2.100/24", "2001:db8::a0/64", ""));
   const auto link = f.driver->join(kNet1, kEp1).link;  // a link to clean, if one were there
   CHECK(f.store->endpoint(kEp1)->address6 == "2001:db8::a/64");
 
@@ -451,7 +471,7 @@ struct HostFixture : Fixture {
   }
 };
 
-const std::string kHost1 = "mhdd884eff7552";  // NetworkDriver::host_link_name(kNet1)
+const std::string kHost1 = "mhdd884eff7552";  // host_link_name(kNet1)
 
 }  // namespace
 
@@ -460,7 +480,7 @@ TEST_CASE("host_access makes an up bridge macvlan link mh<id> on the parent with
           "[driver][host]") {
   HostFixture f;
   f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
-  REQUIRE(NetworkDriver::host_link_name(kNet1) == kHost1);
+  REQUIRE(host_link_name(kNet1) == kHost1);
   REQUIRE(f.kernel.has(kHost1));
   const auto& link = f.kernel.link(kHost1);
   CHECK(link.kind == "macvlan");
@@ -599,7 +619,7 @@ TEST_CASE("a host link deleted while mvlan runs comes back at the next Join, wit
   f.driver->create_endpoint(f.ep(kNet1, kEp1));
   f.driver->join(kNet1, kEp1);
   f.kernel.delete_link(kHost1);
-  f.driver->create_endpoint({kNet1, kEp2, "192.0.2.11/24", "", ""});
+  f.driver->create_endpoint(endpoint(kNet1, kEp2, "192.0.2.11/24", "", ""));
   f.driver->join(kNet1, kEp2);
   CHECK(f.routes(kHost1) == std::set<std::string>{"192.0.2.10/32 src 192.0.2.254",
                                                   "192.0.2.11/32 src 192.0.2.254"});
@@ -612,4 +632,23 @@ TEST_CASE("a reservation lost from the IPAM is taken again at start", "[driver][
   f.reopen();
   f.driver->reconcile();
   CHECK_THAT(refusal([&] { f.grant("192.0.2.254"); }), Catch::Contains("already in use"));
+}
+
+TEST_CASE("an undo takes back its steps newest first unless committed, past a failing step",
+          "[driver]") {
+  std::vector<int> undone;
+  {
+    Undo undo;
+    undo.add([&] { undone.push_back(1); });
+    undo.add([] { throw std::runtime_error("cleanup failed"); });
+    undo.add([&] { undone.push_back(3); });
+  }
+  CHECK(undone == std::vector<int>{3, 1});
+  undone.clear();
+  {
+    Undo undo;
+    undo.add([&] { undone.push_back(1); });
+    undo.commit();
+  }
+  CHECK(undone.empty());
 }

@@ -101,7 +101,10 @@ struct Lab {
   }
   JoinAnswer join(const std::string& ep, const std::string& address4,
                   const std::string& address6 = "") {
-    driver->create_endpoint({kNet, ep, address4, address6, ""});
+    CreateEndpointRequest r{kNet, ep, std::nullopt, std::nullopt, std::nullopt};
+    if (!address4.empty()) r.address4 = *ipam::Cidr::parse(address4);
+    if (!address6.empty()) r.address6 = *ipam::Cidr::parse(address6);
+    driver->create_endpoint(r);
     return driver->join(kNet, ep);
   }
 };

@@ -70,7 +70,7 @@ TEST_CASE("a NAME.VID parent is created as an 802.1Q link, brought up, and carri
   CHECK(vlan->kind == "vlan");
   CHECK(vlan->vlan_id == 10);
   CHECK(vlan->up);
-  lab.driver->create_endpoint({kNet1, kEp1, "203.0.113.10/24", "", ""});
+  lab.driver->create_endpoint({kNet1, kEp1, ipam::Cidr::parse("203.0.113.10/24"), {}, {}});
   auto joined = lab.driver->join(kNet1, kEp1);
   auto link = lab.nl->find_link(joined.link);
   REQUIRE(link);
@@ -106,7 +106,7 @@ TEST_CASE("a network without parent gets a dummy dm-<id> parent, removed with it
   auto link = lab.nl->find_link(dummy);
   REQUIRE(link);
   CHECK(link->kind == "dummy");
-  lab.driver->create_endpoint({kNet1, kEp1, "203.0.113.10/24", "", ""});
+  lab.driver->create_endpoint({kNet1, kEp1, ipam::Cidr::parse("203.0.113.10/24"), {}, {}});
   CHECK(lab.driver->join(kNet1, kEp1).gateway4.empty());  // internal: no gateway
   lab.driver->leave(kNet1, kEp1);
   lab.driver->delete_endpoint(kNet1, kEp1);

@@ -3,8 +3,9 @@
 // ipam/sticky.h's, shared with the SQLite store; this file applies them as etcd transactions.
 
 #include "common/error.h"
-#include "ipam/etcd_pool_store.h"
 #include "common/quote.h"
+#include "ipam/etcd_pool_store.h"
+#include "ipam/pool_errors.h"
 #include "ipam/sticky.h"
 
 namespace mvlan::ipam {
@@ -113,9 +114,7 @@ std::optional<etcd::KeyValue> EtcdPoolStore::oldest_parked(const std::string& se
 
 Address EtcdPoolStore::forget(const std::string& pool_id, const std::string& name) {
   auto lp = local(pool_id);
-  if (!lp) {
-    throw not_found("unknown pool " + shown_value(pool_id, 120) + "; mvlan status lists them");
-  }
+  if (!lp) throw unknown_pool(pool_id);
   for (int attempt = 0; attempt < etcd_records::kMaxAttempts; ++attempt) {
     const auto mine = find_binding(lp->pool, name);
     const Binding b =

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "common/quote.h"
+#include "ipam/pool_errors.h"
 #include "ipam/sticky.h"
 
 namespace mvlan::ipam {
@@ -162,30 +162,15 @@ Pool EtcdPoolStore::request_pool(const PoolSpec& spec) {
       return out;
     };
 
-    Prefix subnet;
-    if (spec.subnet) {
-      subnet = *spec.subnet;
-    } else {
-      auto picked = pick_default_pool(defaults_, spec.family, [&](const Prefix& candidate) {
-        if (auto l = local_clashes(candidate); !l.empty()) {
-          return std::optional<Prefix>(l.front().subnet);
-        }
-        if (auto c = cluster_clash(candidate)) return std::optional<Prefix>(c->second.subnet);
-        return std::optional<Prefix>();
-      });
-      if (!picked) {
-        throw Error(ErrorKind::Exhausted,
-                    std::string("no free ") + name_of(spec.family) +
-                        " pool left in MVLAN_DEFAULT_POOLS; give the network an explicit --subnet");
+    const Prefix subnet = choose_subnet(spec, defaults_, [&](const Prefix& candidate) {
+      if (auto l = local_clashes(candidate); !l.empty()) {
+        return std::optional<Prefix>(l.front().subnet);
       }
-      subnet = *picked;
-    }
+      if (auto c = cluster_clash(candidate)) return std::optional<Prefix>(c->second.subnet);
+      return std::optional<Prefix>();
+    });
     for (const auto& other : local_clashes(subnet)) {
-      if (!spec.range || !other.range) {
-        throw conflict("Pool " + subnet.str() + " overlaps " + describe(other) +
-                       " of another network in address space " + spec.address_space +
-                       "; networks may share a subnet only when each gives its own --ip-range");
-      }
+      check_may_share(spec, subnet, other);
       if (!(other.subnet == subnet)) {
         throw conflict("Pool " + subnet.str() + " overlaps " + describe(other) +
                        "; with MVLAN_IPAM_BACKEND=etcd overlapping pools must have the same "
@@ -199,10 +184,8 @@ Pool EtcdPoolStore::request_pool(const PoolSpec& spec) {
     }
 
     Pool pool;
-    std::string base = spec.address_space + "/" + subnet.str();
-    if (spec.range) base += "/" + spec.range->str();
-    pool.id = base;
-    for (int n = 2; pools_.count(pool.id); ++n) pool.id = base + "#" + std::to_string(n);
+    pool.id = unique_pool_id(spec, subnet,
+                             [&](const std::string& id) { return pools_.count(id) > 0; });
     pool.address_space = spec.address_space;
     pool.subnet = subnet;
     pool.range = spec.range;
@@ -384,8 +367,7 @@ Cidr EtcdPoolStore::grant_exclusive(const Pool& pool, const Address& a, GrantKin
       const json v = parse_value(kv);
       if (v.value("grant", "") == token) return Cidr{a, pool.subnet.length()};
       if (!sticky::may_take(binding_in(v, a))) {
-        throw conflict("Address " + a.str() + " is already in use in " + describe(pool) +
-                       " (held as " + describe_holder(kv) + ")");
+        throw address_in_use(pool, a, describe_holder(kv));
       }
       unbind(plan, kv);
     }
@@ -413,8 +395,7 @@ Cidr EtcdPoolStore::grant_shared(const Pool& pool, const Address& a, GrantKind k
     json v = current.empty() ? json() : parse_value(current[0]);
     if (!current.empty() && v.value("shared", false)) {
       if (v.value("kind", "") != name_of(kind)) {
-        throw conflict("Address " + a.str() + " is already in use in " + describe(pool) +
-                       " (held as " + describe_holder(current[0]) + ")");
+        throw address_in_use(pool, a, describe_holder(current[0]));
       }
       for (const auto& h : v["holders"]) {
         if (h == me) return Cidr{a, pool.subnet.length()};
@@ -428,8 +409,7 @@ Cidr EtcdPoolStore::grant_shared(const Pool& pool, const Address& a, GrantKind k
       } else if (sticky::may_take(binding_in(v, a))) {
         unbind(plan, current[0]);
       } else {
-        throw conflict("Address " + a.str() + " is already in use in " + describe(pool) +
-                       " (held as " + describe_holder(current[0]) + ")");
+        throw address_in_use(pool, a, describe_holder(current[0]));
       }
       const json record{{"shared", true},
                         {"kind", name_of(kind)},
@@ -459,9 +439,7 @@ Cidr EtcdPoolStore::grant_shared(const Pool& pool, const Address& a, GrantKind k
 Cidr EtcdPoolStore::grant_dynamic(const Pool& pool, const AddressRequest& request) {
   const auto bounds = dynamic_bounds(pool);
   auto exhausted = [&] {
-    return Error(ErrorKind::Exhausted, "no free address left in " + describe(pool) + ": all " +
-                                           to_string(capacity(bounds)) +
-                                           " usable addresses are in use on every host");
+    return pool_full(pool, bounds, " on every host");
   };
   if (!bounds) throw exhausted();
   const bool bind = sticky::binds(pool, request);
@@ -560,10 +538,7 @@ Cidr EtcdPoolStore::grant_dynamic(const Pool& pool, const AddressRequest& reques
 Cidr EtcdPoolStore::request_address(const std::string& pool_id, const AddressRequest& request) {
   try {
     auto lp = local(pool_id);
-    if (!lp) {
-      throw not_found("unknown PoolID \"" + pool_id.substr(0, 120) +
-                      "\": mvlan holds no such pool (it was released, or never requested here)");
-    }
+    if (!lp) throw unknown_pool_id(pool_id);
     const Pool& pool = lp->pool;
     if (request.address) {
       const Address& a = *request.address;
@@ -589,10 +564,7 @@ Cidr EtcdPoolStore::request_address(const std::string& pool_id, const AddressReq
               a = nth_free(set_of(pool), usable->lo, usable->hi, 0);
             }
           }
-          if (!a) {
-            throw Error(ErrorKind::Exhausted,
-                        "no free address for the gateway in " + describe(pool));
-          }
+          if (!a) throw no_gateway_address(pool);
         }
         try {
           return grant_shared(pool, *a, GrantKind::Gateway, true);
@@ -615,10 +587,7 @@ bool EtcdPoolStore::release_address(const std::string& pool_id, const Address& a
     auto lp = local(pool_id);
     if (!lp) return false;
     const Pool& pool = lp->pool;
-    if (!pool.subnet.contains(address)) {
-      throw invalid("Address " + address.str() + " is outside " + describe(pool) +
-                    "; nothing was released");
-    }
+    if (!pool.subnet.contains(address)) throw released_outside(pool, address);
     const std::string set = set_of(pool);
     const std::string key = address_key(set, address);
     auto kvs = etcd_.range(key).kvs;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "ipam/allocator.h"
 #include "common/error.h"
-#include "common/quote.h"
+#include "ipam/allocator.h"
+#include "ipam/pool_errors.h"
 #include "ipam/sticky.h"
 
 namespace mvlan::ipam {
@@ -230,48 +230,17 @@ long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
   return into;
 }
 
-std::string SqlitePoolStore::unique_pool_id(const PoolSpec& spec, const Prefix& subnet) {
-  // Appends, not operator+ on temporaries: GCC 12 at -O3 (a Release build) reports a false
-  // -Wrestrict inside those, and warnings are errors.
-  std::string base = spec.address_space;
-  base.append("/").append(subnet.str());
-  if (spec.range) base.append("/").append(spec.range->str());
-  std::string id = base;
-  for (int n = 2; load_pool(id); ++n) {
-    id = base;
-    id.append("#").append(std::to_string(n));
-  }
-  return id;
-}
-
 Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
   return db_.write([&] {
-    Prefix subnet;
-    if (spec.subnet) {
-      subnet = *spec.subnet;
-    } else {
-      auto picked = pick_default_pool(defaults_, spec.family, [&](const Prefix& candidate) {
-        auto clash = overlapping(spec.address_space, candidate);
-        return clash.empty() ? std::nullopt : std::optional<Prefix>(clash.front().subnet);
-      });
-      if (!picked) {
-        throw Error(ErrorKind::Exhausted,
-                    std::string("no free ") + name_of(spec.family) +
-                        " pool left in MVLAN_DEFAULT_POOLS; give the network an explicit --subnet");
-      }
-      subnet = *picked;
-    }
+    const Prefix subnet = choose_subnet(spec, defaults_, [&](const Prefix& candidate) {
+      auto clash = overlapping(spec.address_space, candidate);
+      return clash.empty() ? std::nullopt : std::optional<Prefix>(clash.front().subnet);
+    });
 
     long long set_id = 0;
     const auto clashes = overlapping(spec.address_space, subnet);
     if (!clashes.empty()) {
-      for (const auto& other : clashes) {
-        if (!spec.range || !other.range) {
-          throw conflict("Pool " + subnet.str() + " overlaps " + describe(other) +
-                         " of another network in address space " + spec.address_space +
-                         "; networks may share a subnet only when each gives its own --ip-range");
-        }
-      }
+      for (const auto& other : clashes) check_may_share(spec, subnet, other);
       std::vector<long long> sets;
       for (const auto& other : clashes) sets.push_back(other.set_id);
       std::sort(sets.begin(), sets.end());
@@ -287,7 +256,9 @@ Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
     }
 
     Pool pool;
-    pool.id = unique_pool_id(spec, subnet);
+    pool.id = unique_pool_id(spec, subnet, [&](const std::string& id) {
+      return load_pool(id).has_value();
+    });
     pool.address_space = spec.address_space;
     pool.subnet = subnet;
     pool.range = spec.range;
@@ -349,10 +320,7 @@ bool SqlitePoolStore::release_pool(const std::string& pool_id) {
 Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressRequest& request) {
   return db_.write([&] {
     auto pool = load_pool(pool_id);
-    if (!pool) {
-      throw not_found("unknown PoolID " + shown_value(pool_id, 120) +
-                      ": mvlan holds no such pool (it was released, or never requested here)");
-    }
+    if (!pool) throw unknown_pool_id(pool_id);
     const bool bind = sticky::binds(*pool, request);
     std::optional<Binding> mine;
     if (bind) mine = bindings_.find(pool->id, request.name);
@@ -366,9 +334,7 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
     } else if (request.gateway) {
       auto a = pick_gateway([&](const Address& x) { return run_at_or_before(pool->set_id, x); },
                             *pool);
-      if (!a) {
-        throw Error(ErrorKind::Exhausted, "no free address for the gateway in " + describe(*pool));
-      }
+      if (!a) throw no_gateway_address(*pool);
       granted = *a;
     } else {
       if (auto back = sticky::returned(mine)) {
@@ -397,8 +363,7 @@ void SqlitePoolStore::take_over_parked(const Pool& pool, const Address& a) {
                            : std::string("a ") + name_of(held->kind) + " address";
   if (!held->mac.empty()) holder += " of the endpoint with MAC " + held->mac;
   if (held->pool_id != pool.id) holder += ", through pool " + held->pool_id;
-  throw conflict("Address " + a.str() + " is already in use in " + describe(pool) + " (held as " +
-                 holder + ")");
+  throw address_in_use(pool, a, holder);
 }
 
 Address SqlitePoolStore::pick_free(const Pool& pool) {
@@ -416,9 +381,7 @@ Address SqlitePoolStore::pick_free(const Pool& pool) {
       return oldest->binding.address;
     }
   }
-  throw Error(ErrorKind::Exhausted, "no free address left in " + describe(pool) + ": all " +
-                                        to_string(capacity(bounds)) +
-                                        " usable addresses are in use");
+  throw pool_full(pool, bounds, "");
 }
 
 void SqlitePoolStore::rebind(const Pool& pool, const std::string& name,
@@ -444,10 +407,7 @@ bool SqlitePoolStore::release_address(const std::string& pool_id, const Address&
   return db_.write([&] {
     auto pool = load_pool(pool_id);
     if (!pool) return false;
-    if (!pool->subnet.contains(address)) {
-      throw invalid("Address " + address.str() + " is outside " + describe(*pool) +
-                    "; nothing was released");
-    }
+    if (!pool->subnet.contains(address)) throw released_outside(*pool, address);
     auto held = allocation_at(pool->set_id, address);
     if (!held) return false;
     if (held->pool_id != pool->id) {
@@ -471,9 +431,7 @@ bool SqlitePoolStore::release_address(const std::string& pool_id, const Address&
 Address SqlitePoolStore::forget(const std::string& pool_id, const std::string& name) {
   return db_.write([&] {
     auto pool = load_pool(pool_id);
-    if (!pool) {
-      throw not_found("unknown pool " + shown_value(pool_id, 120) + "; mvlan status lists them");
-    }
+    if (!pool) throw unknown_pool(pool_id);
     const Binding b = sticky::forgettable(*pool, name, bindings_.find(pool_id, name));
     bindings_.drop(pool_id, name);
     give_back(pool->set_id, b.address);

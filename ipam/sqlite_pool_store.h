@@ -32,7 +32,6 @@ class SqlitePoolStore final : public PoolStore {
   void give_back(long long set_id, const Address& a);
   void rebuild_runs(long long set_id);
   long long merge_sets(const std::vector<long long>& set_ids);
-  std::string unique_pool_id(const PoolSpec& spec, const Prefix& subnet);
   // An address a request names: free, or parked (its binding is dropped); else Conflict.
   void take_over_parked(const Pool& pool, const Address& a);
   // The next dynamic address, or the one parked longest when none is free; else Exhausted.

@@ -97,7 +97,7 @@ int serve(const ServeOptions& options) {
     store::Database db(database_path(options.state_dir), store::Database::Mode::ReadWrite);
     // Networks, endpoints and links stay in the local database whatever the IPAM backend.
     std::unique_ptr<etcd::Client> etcd_client;
-    std::unique_ptr<ipam::EtcdHostLease> lease;
+    std::unique_ptr<etcd::HostLease> lease;
     std::unique_ptr<ipam::PoolStore> pool_store;
     if (options.ipam.etcd) {
       etcd_client = std::make_unique<etcd::Client>(options.ipam.etcd_settings);
@@ -105,10 +105,9 @@ int serve(const ServeOptions& options) {
                                                          options.ipam.host_id, defaults);
       char name[256] = {};
       ::gethostname(name, sizeof name - 1);
-      lease = std::make_unique<ipam::EtcdHostLease>(
+      lease = std::make_unique<etcd::HostLease>(
           *etcd_client, options.ipam.prefix + "hosts/" + options.ipam.host_id,
-          std::string(name) + ":" + options.state_dir,
-          [](const std::string& m) { log::warn(m); });
+          std::string(name) + ":" + options.state_dir);
       try {
         lease->claim();
       } catch (const Error& e) {

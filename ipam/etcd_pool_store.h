@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "ipam/allocator.h"
 #include "etcd/client.h"
+#include "ipam/allocator.h"
 #include "ipam/etcd_records.h"
 #include "ipam/pool_store.h"
 
@@ -93,6 +93,9 @@ class EtcdPoolStore final : public PoolStore {
   std::vector<std::pair<std::string, Pool>> cluster_pools();
   std::string set_of(const Pool& pool) const;
   std::string address_key(const std::string& set, const Address& a) const;
+  std::string pool_key(const std::string& host, const std::string& pool_id) const;
+  std::string cursor_key(const std::string& set, const Bounds& bounds) const;
+  std::string gateway_key(const std::string& set) const;
   std::optional<Address> nth_free(const std::string& set, const Address& from, const Address& to,
                                   size_t skip);
   nlohmann::json grant_record(const Pool& pool, GrantKind kind, const AddressRequest& request,
@@ -101,6 +104,8 @@ class EtcdPoolStore final : public PoolStore {
   Cidr grant_exclusive(const Pool& pool, const Address& a, GrantKind kind,
                        const AddressRequest& request);
   Cidr grant_shared(const Pool& pool, const Address& a, GrantKind kind, bool with_gateway_index);
+  // The set's gateway: the one another host picked, else the first free one.
+  Cidr grant_gateway(const Pool& pool);
   bool drop_holder(const std::string& set, const etcd::KeyValue& kv, const std::string& host,
                    const std::string& pool_id);
   std::string describe_holder(const etcd::KeyValue& kv) const;

@@ -20,13 +20,12 @@ Error no_default_pool(Family family) {
 }
 
 Error address_in_use(const Pool& pool, const Address& a, const std::string& holder) {
-  return conflict("Address " + a.str() + " is already in use in " + describe(pool) +
-                  " (held as " + holder + ")");
+  return conflict("Address " + a.str() + " is already in use in " + describe(pool) + " (held as " +
+                  holder + ")");
 }
 
 Error released_outside(const Pool& pool, const Address& a) {
-  return invalid("Address " + a.str() + " is outside " + describe(pool) +
-                 "; nothing was released");
+  return invalid("Address " + a.str() + " is outside " + describe(pool) + "; nothing was released");
 }
 
 Error no_gateway_address(const Pool& pool) {

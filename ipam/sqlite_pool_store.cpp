@@ -17,12 +17,6 @@ int family_number(Family f) {
   return f == Family::V4 ? 4 : 6;
 }
 
-Address address_from(const SQLite::Column& c) {
-  auto a = Address::from_bytes(column_bytes(c));
-  if (!a) throw Error(ErrorKind::Store, "state database holds a malformed address");
-  return *a;
-}
-
 Pool pool_from(SQLite::Statement& s) {
   // Columns: id, space, subnet, ip_range, allocation, set_id, sticky
   Pool p;
@@ -49,7 +43,7 @@ constexpr const char* kPoolColumns = "id, space, subnet, ip_range, allocation, s
 }  // namespace
 
 SqlitePoolStore::SqlitePoolStore(store::Database& db, std::vector<DefaultPool> defaults)
-    : db_(db), defaults_(std::move(defaults)), bindings_(db) {}
+    : db_(db), defaults_(std::move(defaults)), bindings_(db), sets_(db) {}
 
 std::optional<Pool> SqlitePoolStore::load_pool(const std::string& pool_id) {
   static const std::string sql = std::string("SELECT ") + kPoolColumns + " FROM pools WHERE id = ?";
@@ -73,15 +67,6 @@ std::vector<Pool> SqlitePoolStore::overlapping(const std::string& space, const P
   return out;
 }
 
-std::optional<Run> SqlitePoolStore::run_at_or_before(long long set_id, const Address& x) {
-  auto& s = db_.statement(
-      "SELECT lo, hi FROM taken_runs WHERE set_id = ? AND lo <= ? ORDER BY lo DESC LIMIT 1");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, x.bytes());
-  if (!s.executeStep()) return std::nullopt;
-  return Run{address_from(s.getColumn(0)), address_from(s.getColumn(1))};
-}
-
 std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const Address& a) {
   auto& s =
       db_.statement("SELECT pool_id, kind, mac FROM allocations WHERE set_id = ? AND address = ?");
@@ -91,25 +76,6 @@ std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const
   return Allocation{a, s.getColumn(0).getString(),
                     parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
                     s.getColumn(2).getString()};
-}
-
-std::optional<Address> SqlitePoolStore::cursor(long long set_id, const Bounds& bounds) {
-  auto& s = db_.statement("SELECT last FROM cursors WHERE set_id = ? AND lo = ? AND hi = ?");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, bounds.lo.bytes());
-  bind_bytes(s, 3, bounds.hi.bytes());
-  if (!s.executeStep()) return std::nullopt;
-  return Address::from_bytes(column_bytes(s.getColumn(0)));
-}
-
-void SqlitePoolStore::set_cursor(long long set_id, const Bounds& bounds, const Address& last) {
-  auto& s =
-      db_.statement("INSERT OR REPLACE INTO cursors (set_id, lo, hi, last) VALUES (?, ?, ?, ?)");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, bounds.lo.bytes());
-  bind_bytes(s, 3, bounds.hi.bytes());
-  bind_bytes(s, 4, last.bytes());
-  s.exec();
 }
 
 void SqlitePoolStore::take(const Pool& pool, const Address& a, GrantKind kind,
@@ -123,38 +89,7 @@ void SqlitePoolStore::take(const Pool& pool, const Address& a, GrantKind kind,
   ins.bind(5, mac);
   ins.exec();
 
-  // Keep runs maximal: join the run ending just before `a` and the one starting just after it.
-  std::optional<Run> left;
-  if (a.value() != 0) {
-    if (auto r = run_at_or_before(pool.set_id, a.prev()); r && r->hi == a.prev()) left = r;
-  }
-  std::optional<Run> right;
-  if (!a.is_max()) {
-    auto& s = db_.statement("SELECT hi FROM taken_runs WHERE set_id = ? AND lo = ?");
-    s.bind(1, static_cast<int64_t>(pool.set_id));
-    bind_bytes(s, 2, a.next().bytes());
-    if (s.executeStep()) right = Run{a.next(), address_from(s.getColumn(0))};
-  }
-  if (right) {
-    auto& del = db_.statement("DELETE FROM taken_runs WHERE set_id = ? AND lo = ?");
-    del.bind(1, static_cast<int64_t>(pool.set_id));
-    bind_bytes(del, 2, right->lo.bytes());
-    del.exec();
-  }
-  const Address hi = right ? right->hi : a;
-  if (left) {
-    auto& up = db_.statement("UPDATE taken_runs SET hi = ? WHERE set_id = ? AND lo = ?");
-    bind_bytes(up, 1, hi.bytes());
-    up.bind(2, static_cast<int64_t>(pool.set_id));
-    bind_bytes(up, 3, left->lo.bytes());
-    up.exec();
-  } else {
-    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
-    add.bind(1, static_cast<int64_t>(pool.set_id));
-    bind_bytes(add, 2, a.bytes());
-    bind_bytes(add, 3, hi.bytes());
-    add.exec();
-  }
+  sets_.taken(pool.set_id, a);
 }
 
 void SqlitePoolStore::give_back(long long set_id, const Address& a) {
@@ -163,47 +98,7 @@ void SqlitePoolStore::give_back(long long set_id, const Address& a) {
   bind_bytes(del, 2, a.bytes());
   del.exec();
 
-  auto run = run_at_or_before(set_id, a);
-  if (!run || run->hi < a) return;  // runs already agree (cannot happen unless rebuilt meanwhile)
-  auto& drop = db_.statement("DELETE FROM taken_runs WHERE set_id = ? AND lo = ?");
-  drop.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(drop, 2, run->lo.bytes());
-  drop.exec();
-  auto insert = [&](const Address& lo, const Address& hi) {
-    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
-    add.bind(1, static_cast<int64_t>(set_id));
-    bind_bytes(add, 2, lo.bytes());
-    bind_bytes(add, 3, hi.bytes());
-    add.exec();
-  };
-  if (run->lo < a) insert(run->lo, a.prev());
-  if (a < run->hi) insert(a.next(), run->hi);
-}
-
-void SqlitePoolStore::rebuild_runs(long long set_id) {
-  auto& del = db_.statement("DELETE FROM taken_runs WHERE set_id = ?");
-  del.bind(1, static_cast<int64_t>(set_id));
-  del.exec();
-  std::vector<Run> runs;
-  {
-    auto& s = db_.statement("SELECT address FROM allocations WHERE set_id = ? ORDER BY address");
-    s.bind(1, static_cast<int64_t>(set_id));
-    while (s.executeStep()) {
-      const Address a = address_from(s.getColumn(0));
-      if (!runs.empty() && !runs.back().hi.is_max() && runs.back().hi.next() == a) {
-        runs.back().hi = a;
-      } else {
-        runs.push_back({a, a});
-      }
-    }
-  }
-  for (const auto& r : runs) {
-    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
-    add.bind(1, static_cast<int64_t>(set_id));
-    bind_bytes(add, 2, r.lo.bytes());
-    bind_bytes(add, 3, r.hi.bytes());
-    add.exec();
-  }
+  sets_.freed(set_id, a);
 }
 
 long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
@@ -226,7 +121,7 @@ long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
       s.exec();
     }
   }
-  rebuild_runs(into);
+  sets_.rebuild_runs(into);
   return into;
 }
 
@@ -256,9 +151,8 @@ Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
     }
 
     Pool pool;
-    pool.id = unique_pool_id(spec, subnet, [&](const std::string& id) {
-      return load_pool(id).has_value();
-    });
+    pool.id = unique_pool_id(spec, subnet,
+                             [&](const std::string& id) { return load_pool(id).has_value(); });
     pool.address_space = spec.address_space;
     pool.subnet = subnet;
     pool.range = spec.range;
@@ -303,7 +197,7 @@ bool SqlitePoolStore::release_pool(const std::string& pool_id) {
     left.bind(1, static_cast<int64_t>(pool->set_id));
     left.executeStep();
     if (left.getColumn(0).getInt64() > 0) {
-      rebuild_runs(pool->set_id);
+      sets_.rebuild_runs(pool->set_id);
     } else {
       for (const char* sql :
            {"DELETE FROM taken_runs WHERE set_id = ?", "DELETE FROM allocations WHERE set_id = ?",
@@ -332,8 +226,8 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
       take_over_parked(*pool, granted);
       if (!request.gateway) kind = GrantKind::Static;
     } else if (request.gateway) {
-      auto a = pick_gateway([&](const Address& x) { return run_at_or_before(pool->set_id, x); },
-                            *pool);
+      auto a = pick_gateway(
+          [&](const Address& x) { return sets_.run_at_or_before(pool->set_id, x); }, *pool);
       if (!a) throw no_gateway_address(*pool);
       granted = *a;
     } else {
@@ -369,9 +263,9 @@ void SqlitePoolStore::take_over_parked(const Pool& pool, const Address& a) {
 Address SqlitePoolStore::pick_free(const Pool& pool) {
   auto bounds = dynamic_bounds(pool);
   if (bounds) {
-    auto runs = [&](const Address& x) { return run_at_or_before(pool.set_id, x); };
-    if (auto a = pick_dynamic(runs, *bounds, cursor(pool.set_id, *bounds), pool.order)) {
-      set_cursor(pool.set_id, *bounds, *a);
+    auto runs = [&](const Address& x) { return sets_.run_at_or_before(pool.set_id, x); };
+    if (auto a = pick_dynamic(runs, *bounds, sets_.cursor(pool.set_id, *bounds), pool.order)) {
+      sets_.set_cursor(pool.set_id, *bounds, *a);
       return *a;
     }
     // Parking never makes a pool run out: the address parked longest goes first.
@@ -458,12 +352,12 @@ std::vector<PoolStatus> SqlitePoolStore::status() {
       s.bind(1, ps.pool.id);
       while (s.executeStep()) {
         ps.allocations.push_back(
-            Allocation{address_from(s.getColumn(0)), ps.pool.id,
+            Allocation{address_column(s.getColumn(0)), ps.pool.id,
                        parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
                        s.getColumn(2).getString()});
       }
       const auto bounds = dynamic_bounds(ps.pool);
-      if (bounds) ps.cursor = cursor(ps.pool.set_id, *bounds);
+      if (bounds) ps.cursor = sets_.cursor(ps.pool.set_id, *bounds);
       ps.dynamic_capacity = capacity(bounds);
       ps.bindings = bindings_.of_pool(ps.pool.id);
     }

@@ -3,9 +3,10 @@
 #include <vector>
 
 #include "ipam/allocator.h"
-#include "store/database.h"
 #include "ipam/pool_store.h"
+#include "ipam/sqlite_address_sets.h"
 #include "ipam/sqlite_bindings.h"
+#include "store/database.h"
 
 namespace mvlan::ipam {
 
@@ -24,13 +25,9 @@ class SqlitePoolStore final : public PoolStore {
  private:
   std::optional<Pool> load_pool(const std::string& pool_id);
   std::vector<Pool> overlapping(const std::string& space, const Prefix& subnet);
-  std::optional<Run> run_at_or_before(long long set_id, const Address& x);
   std::optional<Allocation> allocation_at(long long set_id, const Address& a);
-  std::optional<Address> cursor(long long set_id, const Bounds& bounds);
-  void set_cursor(long long set_id, const Bounds& bounds, const Address& last);
   void take(const Pool& pool, const Address& a, GrantKind kind, const std::string& mac);
   void give_back(long long set_id, const Address& a);
-  void rebuild_runs(long long set_id);
   long long merge_sets(const std::vector<long long>& set_ids);
   // An address a request names: free, or parked (its binding is dropped); else Conflict.
   void take_over_parked(const Pool& pool, const Address& a);
@@ -44,6 +41,7 @@ class SqlitePoolStore final : public PoolStore {
   store::Database& db_;
   std::vector<DefaultPool> defaults_;
   SqliteBindings bindings_;
+  SqliteAddressSets sets_;
 };
 
 }  // namespace mvlan::ipam

@@ -52,29 +52,33 @@ ClusterStatus EtcdPoolStore::cluster_status() {
         length.find_first_not_of("0123456789") != std::string::npos) {
       return true;
     }
-    const json v = parse_value(kv);
-    ClusterGrant g;
-    g.address = *a;
-    g.kind = parse_grant_kind(v.value("kind", "")).value_or(GrantKind::Dynamic);
-    g.shared = v.value("shared", false);
-    g.mac = v.value("mac", "");
-    g.endpoint = v.value("endpoint", "");
-    if (const auto b = binding_in(v, *a)) {
-      g.name = b->name;
-      g.parked_at = b->parked_at;
-    }
-    if (g.shared) {
-      for (const auto& h : v.value("holders", json::array())) {
-        if (h.size() == 2) g.holders.emplace_back(h[0], h[1]);
-      }
-    } else {
-      g.holders.emplace_back(v.value("host", ""), v.value("pool", ""));
-    }
     set_for(rest.substr(0, s1), Prefix::of(*network, std::stoi(length)))
-        .grants.push_back(std::move(g));
+        .grants.push_back(cluster_grant(kv, *a));
     return true;
   });
   return out;
+}
+
+ClusterGrant EtcdPoolStore::cluster_grant(const etcd::KeyValue& kv, const Address& a) {
+  const json v = parse_value(kv);
+  ClusterGrant g;
+  g.address = a;
+  g.kind = parse_grant_kind(v.value("kind", "")).value_or(GrantKind::Dynamic);
+  g.shared = v.value("shared", false);
+  g.mac = v.value("mac", "");
+  g.endpoint = v.value("endpoint", "");
+  if (const auto b = binding_in(v, a)) {
+    g.name = b->name;
+    g.parked_at = b->parked_at;
+  }
+  if (g.shared) {
+    for (const auto& h : v.value("holders", json::array())) {
+      if (h.size() == 2) g.holders.emplace_back(h[0], h[1]);
+    }
+  } else {
+    g.holders.emplace_back(v.value("host", ""), v.value("pool", ""));
+  }
+  return g;
 }
 
 bool EtcdPoolStore::host_alive(const std::string& host) {

@@ -230,38 +230,66 @@ std::optional<Pool> EtcdPoolStore::find_pool(const std::string& pool_id) {
   return lp->pool;
 }
 
-std::vector<PoolStatus> EtcdPoolStore::status() {
+std::vector<Pool> EtcdPoolStore::own_pools() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  load_pools();
   std::vector<Pool> mine;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    load_pools();
-    for (const auto& [id, lp] : pools_) mine.push_back(lp.pool);
+  for (const auto& [id, lp] : pools_) mine.push_back(lp.pool);
+  return mine;
+}
+
+PoolStatus EtcdPoolStore::status_of(const Pool& pool, const std::vector<ClusterGrant>& grants) {
+  PoolStatus ps{pool, {}, std::nullopt, capacity(dynamic_bounds(pool)), {}};
+  for (const auto& g : grants) {
+    for (const auto& [h, p] : g.holders) {
+      if (h == host_ && p == pool.id) {
+        ps.allocations.push_back(Allocation{g.address, pool.id, g.kind, g.mac});
+        if (!g.name.empty()) ps.bindings.push_back(Binding{g.name, g.address, g.parked_at});
+        break;
+      }
+    }
   }
+  std::sort(ps.bindings.begin(), ps.bindings.end(),
+            [](const Binding& x, const Binding& y) { return x.name < y.name; });
+  if (auto bounds = dynamic_bounds(pool)) {
+    if (auto kv = read_one(etcd_, cursor_key(set_of(pool), *bounds))) {
+      ps.cursor = from_hex(kv->value.substr(kv->value.find('/') + 1));
+    }
+  }
+  return ps;
+}
+
+std::vector<PoolStatus> EtcdPoolStore::status() {
+  const auto mine = own_pools();
   const auto cluster = cluster_status();
   std::vector<PoolStatus> out;
   for (const auto& pool : mine) {
-    PoolStatus ps{pool, {}, std::nullopt, capacity(dynamic_bounds(pool)), {}};
+    std::vector<ClusterGrant> grants;
     for (const auto& set : cluster.sets) {
       if (set.space != pool.address_space || !(set.subnet == pool.subnet)) continue;
-      for (const auto& g : set.grants) {
-        for (const auto& [h, p] : g.holders) {
-          if (h == host_ && p == pool.id) {
-            ps.allocations.push_back(Allocation{g.address, pool.id, g.kind, g.mac});
-            if (!g.name.empty()) ps.bindings.push_back(Binding{g.name, g.address, g.parked_at});
-            break;
-          }
-        }
-      }
+      grants.insert(grants.end(), set.grants.begin(), set.grants.end());
     }
-    std::sort(ps.bindings.begin(), ps.bindings.end(),
-              [](const Binding& x, const Binding& y) { return x.name < y.name; });
-    if (auto bounds = dynamic_bounds(pool)) {
-      if (auto kv = read_one(etcd_, cursor_key(set_of(pool), *bounds))) {
-        ps.cursor = from_hex(kv->value.substr(kv->value.find('/') + 1));
-      }
-    }
-    out.push_back(std::move(ps));
+    out.push_back(status_of(pool, grants));
   }
+  return out;
+}
+
+std::vector<PoolStatus> EtcdPoolStore::status_of(const std::string& address_space,
+                                                 const Prefix& subnet) {
+  std::vector<Pool> pools;
+  for (const auto& pool : own_pools()) {
+    if (pool.address_space == address_space && pool.subnet == subnet) pools.push_back(pool);
+  }
+  if (pools.empty()) return {};
+  // The pools share one set: its address keys are all the grants they can hold.
+  const std::string dir = prefix_ + "addr/" + set_of(pools.front()) + "/";
+  std::vector<ClusterGrant> grants;
+  for_each_key(etcd_, dir, etcd::prefix_end(dir), [&](const etcd::KeyValue& kv) {
+    if (auto a = from_hex(kv.key.substr(dir.size()))) grants.push_back(cluster_grant(kv, *a));
+    return true;
+  });
+  std::vector<PoolStatus> out;
+  for (const auto& pool : pools) out.push_back(status_of(pool, grants));
   return out;
 }
 

@@ -67,6 +67,9 @@ class EtcdPoolStore final : public PoolStore {
   bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
+  // Reads only the subnet's own grants.
+  std::vector<PoolStatus> status_of(const std::string& address_space,
+                                    const Prefix& subnet) override;
   // This host's binding of `name` in the pool (MVLAN_HOST_ID: each host binds its own names).
   Address forget(const std::string& pool_id, const std::string& name) override;
   // Writes the endpoint ID into the address's record when this host holds it alone (a gateway
@@ -91,6 +94,11 @@ class EtcdPoolStore final : public PoolStore {
   void load_pools();
   std::optional<LocalPool> local(const std::string& pool_id);
   std::vector<std::pair<std::string, Pool>> cluster_pools();
+  std::vector<Pool> own_pools();
+  // `pool`'s status from the grants of its set.
+  PoolStatus status_of(const Pool& pool, const std::vector<ClusterGrant>& grants);
+  // A grant as its record under addr/ says.
+  static ClusterGrant cluster_grant(const etcd::KeyValue& kv, const Address& a);
   std::string set_of(const Pool& pool) const;
   std::string address_key(const std::string& set, const Address& a) const;
   std::string pool_key(const std::string& host, const std::string& pool_id) const;

@@ -337,30 +337,53 @@ std::optional<Pool> SqlitePoolStore::find_pool(const std::string& pool_id) {
   return db_.read([&] { return load_pool(pool_id); });
 }
 
+PoolStatus SqlitePoolStore::status_of(const Pool& pool) {
+  PoolStatus ps{pool, {}, std::nullopt, 0, {}};
+  auto& s = db_.statement(
+      "SELECT address, kind, mac FROM allocations WHERE pool_id = ? ORDER BY address");
+  s.bind(1, pool.id);
+  while (s.executeStep()) {
+    ps.allocations.push_back(
+        Allocation{address_column(s.getColumn(0)), pool.id,
+                   parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
+                   s.getColumn(2).getString()});
+  }
+  const auto bounds = dynamic_bounds(pool);
+  if (bounds) ps.cursor = sets_.cursor(pool.set_id, *bounds);
+  ps.dynamic_capacity = capacity(bounds);
+  ps.bindings = bindings_.of_pool(pool.id);
+  return ps;
+}
+
 std::vector<PoolStatus> SqlitePoolStore::status() {
   return db_.read([&] {
-    std::vector<PoolStatus> out;
+    std::vector<Pool> pools;
     {
       static const std::string sql =
           std::string("SELECT ") + kPoolColumns + " FROM pools ORDER BY space, family, first, id";
       auto& s = db_.statement(sql.c_str());
-      while (s.executeStep()) out.push_back(PoolStatus{pool_from(s), {}, std::nullopt, 0, {}});
+      while (s.executeStep()) pools.push_back(pool_from(s));
     }
-    for (auto& ps : out) {
-      auto& s = db_.statement(
-          "SELECT address, kind, mac FROM allocations WHERE pool_id = ? ORDER BY address");
-      s.bind(1, ps.pool.id);
-      while (s.executeStep()) {
-        ps.allocations.push_back(
-            Allocation{address_column(s.getColumn(0)), ps.pool.id,
-                       parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
-                       s.getColumn(2).getString()});
-      }
-      const auto bounds = dynamic_bounds(ps.pool);
-      if (bounds) ps.cursor = sets_.cursor(ps.pool.set_id, *bounds);
-      ps.dynamic_capacity = capacity(bounds);
-      ps.bindings = bindings_.of_pool(ps.pool.id);
+    std::vector<PoolStatus> out;
+    for (const auto& pool : pools) out.push_back(status_of(pool));
+    return out;
+  });
+}
+
+std::vector<PoolStatus> SqlitePoolStore::status_of(const std::string& address_space,
+                                                   const Prefix& subnet) {
+  return db_.read([&] {
+    std::vector<Pool> pools;
+    {
+      static const std::string sql = std::string("SELECT ") + kPoolColumns +
+                                     " FROM pools WHERE space = ? AND subnet = ? ORDER BY id";
+      auto& s = db_.statement(sql.c_str());
+      s.bind(1, address_space);
+      s.bind(2, subnet.str());
+      while (s.executeStep()) pools.push_back(pool_from(s));
     }
+    std::vector<PoolStatus> out;
+    for (const auto& pool : pools) out.push_back(status_of(pool));
     return out;
   });
 }

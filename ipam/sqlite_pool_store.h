@@ -20,10 +20,14 @@ class SqlitePoolStore final : public PoolStore {
   bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
+  std::vector<PoolStatus> status_of(const std::string& address_space,
+                                    const Prefix& subnet) override;
   Address forget(const std::string& pool_id, const std::string& name) override;
 
  private:
   std::optional<Pool> load_pool(const std::string& pool_id);
+  // A pool's status: its allocations, cursor, capacity and bindings.
+  PoolStatus status_of(const Pool& pool);
   std::vector<Pool> overlapping(const std::string& space, const Prefix& subnet);
   std::optional<Allocation> allocation_at(long long set_id, const Address& a);
   void take(const Pool& pool, const Address& a, GrantKind kind, const std::string& mac);

@@ -33,4 +33,42 @@ TEST_CASE("overlapping pools without their own ip-ranges are refused alike", "[s
   CHECK(kind_of([&] { pools.request_pool(spec("192.0.2.0/24")); }) == ErrorKind::Conflict);
 }
 
+TEST_CASE("status_of shows the pools of one subnet as status() does, and no other",
+          "[store-rules]") {
+  StickyStore store;
+  PoolStore& pools = store.pools();
+  const auto low = pools.request_pool(spec("192.0.2.0/24", "192.0.2.0/25")).id;
+  const auto high = pools.request_pool(spec("192.0.2.0/24", "192.0.2.128/25")).id;
+  const auto other = pools.request_pool(spec("198.51.100.0/24")).id;
+  pools.request_address(low, gateway("192.0.2.1"));
+  pools.request_address(low, any());
+  pools.request_address(high, any());
+  pools.request_address(other, any());
+  const auto subnet = *Prefix::parse("192.0.2.0/24");
+  const auto some = pools.status_of(kLocalSpace, subnet);
+  REQUIRE(some.size() == 2);
+  for (const auto& s : some) {
+    bool found = false;
+    for (const auto& all : pools.status()) {
+      if (all.pool.id != s.pool.id) continue;
+      found = true;
+      CHECK(s.allocations.size() == all.allocations.size());
+      for (size_t i = 0; i < s.allocations.size() && i < all.allocations.size(); ++i) {
+        CHECK(s.allocations[i].address == all.allocations[i].address);
+        CHECK(s.allocations[i].kind == all.allocations[i].kind);
+      }
+      CHECK(s.cursor == all.cursor);
+      CHECK(s.dynamic_capacity == all.dynamic_capacity);
+    }
+    CHECK(found);
+  }
+  CHECK(some[0].pool.id == low);
+  CHECK(some[0].allocations.size() == 2);
+  CHECK(some[1].pool.id == high);
+  CHECK(some[1].allocations.size() == 1);
+  CHECK(pools.status_of(kGlobalSpace, subnet).empty());
+  CHECK(pools.status_of(kLocalSpace, *Prefix::parse("192.0.2.0/25")).empty());
+  REQUIRE(pools.status_of(kLocalSpace, *Prefix::parse("198.51.100.0/24")).size() == 1);
+}
+
 }  // namespace mvlan::ipam::test

@@ -116,6 +116,17 @@ std::string unique_pool_id(const PoolSpec& spec, const Prefix& subnet,
   return id;
 }
 
+Pool new_pool(std::string id, const PoolSpec& spec, const Prefix& subnet) {
+  Pool pool;
+  pool.id = std::move(id);
+  pool.address_space = spec.address_space;
+  pool.subnet = subnet;
+  pool.range = spec.range;
+  pool.order = spec.order;
+  pool.sticky = spec.sticky;
+  return pool;
+}
+
 std::string describe(const Pool& p) {
   std::string s = "pool " + p.subnet.str();
   if (p.range) s += " (ip-range " + p.range->str() + ")";

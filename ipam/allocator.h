@@ -40,6 +40,8 @@ void check_may_share(const PoolSpec& spec, const Prefix& subnet, const Pool& oth
 // "LocalDefault/192.0.2.0/24" (+ "/<ip-range>"), then "#2", "#3"... while `taken` says it is.
 std::string unique_pool_id(const PoolSpec& spec, const Prefix& subnet,
                            const std::function<bool(const std::string&)>& taken);
+// The pool a request creates once its subnet and id are chosen (set_id is the store's).
+Pool new_pool(std::string id, const PoolSpec& spec, const Prefix& subnet);
 
 // "pool 192.0.2.0/24 (ip-range 192.0.2.128/25)": how messages name a pool.
 std::string describe(const Pool& pool);

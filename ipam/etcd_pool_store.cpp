@@ -146,14 +146,9 @@ Pool EtcdPoolStore::request_pool(const PoolSpec& spec) {
                      c->second.subnet.str() + " on this host too");
     }
 
-    Pool pool;
-    pool.id =
-        unique_pool_id(spec, subnet, [&](const std::string& id) { return pools_.count(id) > 0; });
-    pool.address_space = spec.address_space;
-    pool.subnet = subnet;
-    pool.range = spec.range;
-    pool.order = spec.order;
-    pool.sticky = spec.sticky;
+    const Pool pool = new_pool(
+        unique_pool_id(spec, subnet, [&](const std::string& id) { return pools_.count(id) > 0; }),
+        spec, subnet);
     const json record{{"space", pool.address_space},
                       {"subnet", subnet.str()},
                       {"range", pool.range ? pool.range->str() : ""},

@@ -150,14 +150,10 @@ Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
       set_id = last.getColumn(0).getInt64();
     }
 
-    Pool pool;
-    pool.id = unique_pool_id(spec, subnet,
-                             [&](const std::string& id) { return load_pool(id).has_value(); });
-    pool.address_space = spec.address_space;
-    pool.subnet = subnet;
-    pool.range = spec.range;
-    pool.order = spec.order;
-    pool.sticky = spec.sticky;
+    Pool pool =
+        new_pool(unique_pool_id(spec, subnet,
+                                [&](const std::string& id) { return load_pool(id).has_value(); }),
+                 spec, subnet);
     pool.set_id = set_id;
 
     auto& ins = db_.statement(

@@ -1,14 +1,14 @@
 #include "etcd/host_lease.h"
 
 #include "common/error.h"
+#include "common/log.h"
 
-namespace mvlan::ipam {
+namespace mvlan::etcd {
 
-EtcdHostLease::EtcdHostLease(etcd::Client& client, std::string key, std::string identity,
-                             std::function<void(const std::string&)> warn)
-    : etcd_(client), key_(std::move(key)), identity_(std::move(identity)), warn_(std::move(warn)) {}
+HostLease::HostLease(Client& client, std::string key, std::string identity)
+    : etcd_(client), key_(std::move(key)), identity_(std::move(identity)) {}
 
-EtcdHostLease::~EtcdHostLease() {
+HostLease::~HostLease() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -24,7 +24,7 @@ EtcdHostLease::~EtcdHostLease() {
   }
 }
 
-void EtcdHostLease::claim() {
+void HostLease::claim() {
   auto kvs = etcd_.range(key_).kvs;
   // The same identity is this plugin's previous run (crashed or restarted within the TTL).
   if (!kvs.empty() && kvs[0].value != identity_) {
@@ -34,28 +34,28 @@ void EtcdHostLease::claim() {
   renew();
 }
 
-void EtcdHostLease::start() {
+void HostLease::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-bool EtcdHostLease::renew() {
+bool HostLease::renew() {
   if (lease_ && etcd_.keep_alive(lease_)) return true;
   lease_ = etcd_.grant_lease(kTtlSeconds);
   etcd_.put(key_, identity_, lease_);
   return true;
 }
 
-void EtcdHostLease::run() {
+void HostLease::run() {
   bool failing = false;
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     lock.unlock();
     try {
       renew();
-      if (failing) warn_("etcd reachable again; " + key_ + " renewed");
+      if (failing) log::warn("etcd reachable again; " + key_ + " renewed");
       failing = false;
     } catch (const std::exception& e) {
-      if (!failing) warn_(std::string("cannot renew ") + key_ + ": " + e.what());
+      if (!failing) log::warn(std::string("cannot renew ") + key_ + ": " + e.what());
       failing = true;
     }
     lock.lock();
@@ -63,4 +63,4 @@ void EtcdHostLease::run() {
   }
 }
 
-}  // namespace mvlan::ipam
+}  // namespace mvlan::etcd

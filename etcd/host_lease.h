@@ -4,25 +4,24 @@
 // dead host (safe to free) from a live one (refused without --force).
 
 #include <condition_variable>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "etcd/client.h"
 
-namespace mvlan::ipam {
+namespace mvlan::etcd {
 
-class EtcdHostLease {
+class HostLease {
  public:
   static constexpr int kTtlSeconds = 10;
 
   // `identity` tells this host's plugin from another one that was given the same host id.
-  EtcdHostLease(etcd::Client& client, std::string key, std::string identity,
-                std::function<void(const std::string&)> warn);
-  ~EtcdHostLease();  // revokes the lease: the key goes at once on a clean stop
-  EtcdHostLease(const EtcdHostLease&) = delete;
-  EtcdHostLease& operator=(const EtcdHostLease&) = delete;
+  // Renewal failures, and the recovery after them, are logged as warnings.
+  HostLease(Client& client, std::string key, std::string identity);
+  ~HostLease();  // revokes the lease: the key goes at once on a clean stop
+  HostLease(const HostLease&) = delete;
+  HostLease& operator=(const HostLease&) = delete;
 
   // Throws Error(Conflict) when another live plugin holds the key (two hosts, one MVLAN_HOST_ID),
   // Error(Store) when etcd cannot be asked; the caller may serve anyway and let the lease come
@@ -34,9 +33,8 @@ class EtcdHostLease {
   void run();
   bool renew();
 
-  etcd::Client& etcd_;
+  Client& etcd_;
   std::string key_, identity_;
-  std::function<void(const std::string&)> warn_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -44,4 +42,4 @@ class EtcdHostLease {
   std::thread thread_;
 };
 
-}  // namespace mvlan::ipam
+}  // namespace mvlan::etcd

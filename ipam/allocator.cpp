@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/quote.h"
+#include "ipam/pool_errors.h"
 
 namespace mvlan::ipam {
 namespace {
@@ -83,6 +84,47 @@ PoolSpec validate_pool_request(const PoolRequest& request) {
     spec.order = *order;
   }
   return spec;
+}
+
+Prefix choose_subnet(const PoolSpec& spec, const std::vector<DefaultPool>& defaults,
+                     const OverlapLookup& overlapping) {
+  if (spec.subnet) return *spec.subnet;
+  auto picked = pick_default_pool(defaults, spec.family, overlapping);
+  if (!picked) throw no_default_pool(spec.family);
+  return *picked;
+}
+
+void check_may_share(const PoolSpec& spec, const Prefix& subnet, const Pool& other) {
+  if (spec.range && other.range) return;
+  throw conflict("Pool " + subnet.str() + " overlaps " + describe(other) +
+                 " of another network in address space " + spec.address_space +
+                 "; networks may share a subnet only when each gives its own --ip-range");
+}
+
+std::string unique_pool_id(const PoolSpec& spec, const Prefix& subnet,
+                           const std::function<bool(const std::string&)>& taken) {
+  // Appends, not operator+ on temporaries: GCC 12 at -O3 (a Release build) reports a false
+  // -Wrestrict inside those, and warnings are errors.
+  std::string base = spec.address_space;
+  base.append("/").append(subnet.str());
+  if (spec.range) base.append("/").append(spec.range->str());
+  std::string id = base;
+  for (int n = 2; taken(id); ++n) {
+    id = base;
+    id.append("#").append(std::to_string(n));
+  }
+  return id;
+}
+
+Pool new_pool(std::string id, const PoolSpec& spec, const Prefix& subnet) {
+  Pool pool;
+  pool.id = std::move(id);
+  pool.address_space = spec.address_space;
+  pool.subnet = subnet;
+  pool.range = spec.range;
+  pool.order = spec.order;
+  pool.sticky = spec.sticky;
+  return pool;
 }
 
 std::string describe(const Pool& p) {

@@ -30,6 +30,19 @@ using OverlapLookup = std::function<std::optional<Prefix>(const Prefix& candidat
 // Checks every field of a RequestPool; throws Error(Invalid) naming the field and what is valid.
 PoolSpec validate_pool_request(const PoolRequest& request);
 
+// The subnet a pool request gets: its own, else the first default pool nothing overlaps.
+// Throws Error(Exhausted) when no default pool is free.
+Prefix choose_subnet(const PoolSpec& spec, const std::vector<DefaultPool>& defaults,
+                     const OverlapLookup& overlapping);
+// Pools of one address space may overlap only when each gives its own ip-range; throws
+// Error(Conflict) when the request and `other`, which overlaps `subnet`, may not.
+void check_may_share(const PoolSpec& spec, const Prefix& subnet, const Pool& other);
+// "LocalDefault/192.0.2.0/24" (+ "/<ip-range>"), then "#2", "#3"... while `taken` says it is.
+std::string unique_pool_id(const PoolSpec& spec, const Prefix& subnet,
+                           const std::function<bool(const std::string&)>& taken);
+// The pool a request creates once its subnet and id are chosen (set_id is the store's).
+Pool new_pool(std::string id, const PoolSpec& spec, const Prefix& subnet);
+
 // "pool 192.0.2.0/24 (ip-range 192.0.2.128/25)": how messages name a pool.
 std::string describe(const Pool& pool);
 // Checks an address a request names (--ip, --aux-address, --gateway) against the pool: family,

@@ -3,8 +3,9 @@
 // ipam/sticky.h's, shared with the SQLite store; this file applies them as etcd transactions.
 
 #include "common/error.h"
-#include "ipam/etcd_pool_store.h"
 #include "common/quote.h"
+#include "ipam/etcd_pool_store.h"
+#include "ipam/pool_errors.h"
 #include "ipam/sticky.h"
 
 namespace mvlan::ipam {
@@ -95,28 +96,21 @@ bool EtcdPoolStore::unpark(const Bound& mine, const std::string& mac, const std:
 std::optional<etcd::KeyValue> EtcdPoolStore::oldest_parked(const std::string& set,
                                                            const Bounds& within) {
   const std::string dir = prefix_ + "addr/" + set + "/";
-  const std::string end = dir + hex(within.hi) + '\0';
-  std::string from = dir + hex(within.lo);
   std::optional<etcd::KeyValue> oldest;
-  for (;;) {
-    auto page = etcd_.range(from, end, 1000);
-    for (const auto& kv : page.kvs) {
-      if (kv.value.find("\"parked\"") == std::string::npos) continue;  // most are not: no parse
-      if (!parse_value(kv).contains("parked")) continue;
-      if (!oldest || kv.mod_revision < oldest->mod_revision) oldest = kv;
-    }
-    if (!page.more || page.kvs.empty()) break;
-    from = page.kvs.back().key + '\0';
-  }
+  auto visit = [&](const etcd::KeyValue& kv) {
+    if (kv.value.find("\"parked\"") == std::string::npos) return true;  // most are not: no parse
+    if (!parse_value(kv).contains("parked")) return true;
+    if (!oldest || kv.mod_revision < oldest->mod_revision) oldest = kv;
+    return true;
+  };
+  etcd_records::for_each_key(etcd_, dir + hex(within.lo), dir + hex(within.hi) + '\0', visit);
   return oldest;
 }
 
 Address EtcdPoolStore::forget(const std::string& pool_id, const std::string& name) {
   auto lp = local(pool_id);
-  if (!lp) {
-    throw not_found("unknown pool " + shown_value(pool_id, 120) + "; mvlan status lists them");
-  }
-  for (int attempt = 0; attempt < etcd_records::kMaxAttempts; ++attempt) {
+  if (!lp) throw unknown_pool(pool_id);
+  auto decide = [&](const std::optional<etcd::KeyValue>&, int) {
     const auto mine = find_binding(lp->pool, name);
     const Binding b =
         sticky::forgettable(lp->pool, name, mine ? mine->binding : std::optional<Binding>());
@@ -125,8 +119,9 @@ Address EtcdPoolStore::forget(const std::string& pool_id, const std::string& nam
     plan.expect(mine->record);
     plan.erase(mine->index.key);
     plan.erase(mine->record.key);
-    if (etcd_.txn(plan.txn()).succeeded) return b.address;
-  }
+    return etcd_records::Attempt<Address>::commit(plan.txn(), mine->record.key, b.address);
+  };
+  if (auto forgot = etcd_records::retry<Address>(etcd_, std::nullopt, decide)) return *forgot;
   throw Error(ErrorKind::Store,
               "etcd: the binding of " + shown_value(name, 120) + " kept changing; try again");
 }

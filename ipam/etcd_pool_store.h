@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "ipam/allocator.h"
 #include "etcd/client.h"
+#include "ipam/allocator.h"
 #include "ipam/etcd_records.h"
 #include "ipam/pool_store.h"
 
@@ -67,6 +67,9 @@ class EtcdPoolStore final : public PoolStore {
   bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
+  // Reads only the subnet's own grants.
+  std::vector<PoolStatus> status_of(const std::string& address_space,
+                                    const Prefix& subnet) override;
   // This host's binding of `name` in the pool (MVLAN_HOST_ID: each host binds its own names).
   Address forget(const std::string& pool_id, const std::string& name) override;
   // Writes the endpoint ID into the address's record when this host holds it alone (a gateway
@@ -91,8 +94,16 @@ class EtcdPoolStore final : public PoolStore {
   void load_pools();
   std::optional<LocalPool> local(const std::string& pool_id);
   std::vector<std::pair<std::string, Pool>> cluster_pools();
+  std::vector<Pool> own_pools();
+  // `pool`'s status from the grants of its set.
+  PoolStatus status_of(const Pool& pool, const std::vector<ClusterGrant>& grants);
+  // A grant as its record under addr/ says.
+  static ClusterGrant cluster_grant(const etcd::KeyValue& kv, const Address& a);
   std::string set_of(const Pool& pool) const;
   std::string address_key(const std::string& set, const Address& a) const;
+  std::string pool_key(const std::string& host, const std::string& pool_id) const;
+  std::string cursor_key(const std::string& set, const Bounds& bounds) const;
+  std::string gateway_key(const std::string& set) const;
   std::optional<Address> nth_free(const std::string& set, const Address& from, const Address& to,
                                   size_t skip);
   nlohmann::json grant_record(const Pool& pool, GrantKind kind, const AddressRequest& request,
@@ -101,6 +112,8 @@ class EtcdPoolStore final : public PoolStore {
   Cidr grant_exclusive(const Pool& pool, const Address& a, GrantKind kind,
                        const AddressRequest& request);
   Cidr grant_shared(const Pool& pool, const Address& a, GrantKind kind, bool with_gateway_index);
+  // The set's gateway: the one another host picked, else the first free one.
+  Cidr grant_gateway(const Pool& pool);
   bool drop_holder(const std::string& set, const etcd::KeyValue& kv, const std::string& host,
                    const std::string& pool_id);
   std::string describe_holder(const etcd::KeyValue& kv) const;

@@ -71,6 +71,35 @@ bool committed(const etcd::TxnResult& r, const std::string& token) {
          parse_value(r.ranges[0].kvs[0]).value("grant", "") == token;
 }
 
+std::optional<etcd::KeyValue> read_one(etcd::Client& etcd, const std::string& key) {
+  auto kvs = etcd.range(key).kvs;
+  if (kvs.empty()) return std::nullopt;
+  return kvs[0];
+}
+
+void for_each_key(etcd::Client& etcd, std::string from, const std::string& end,
+                  const std::function<bool(const etcd::KeyValue&)>& visit, long long page,
+                  bool keys_only) {
+  for (;;) {
+    const auto read = etcd.range(from, end, page, keys_only);
+    for (const auto& kv : read.kvs) {
+      if (!visit(kv)) return;
+    }
+    if (!read.more || read.kvs.empty()) return;
+    from = read.kvs.back().key + '\0';
+  }
+}
+
+Error undone(const Error& e, const std::string& what) {
+  return Error(ErrorKind::Store, std::string(e.what()) + "; " + what);
+}
+
+Error kept_changing(const std::string& what, const std::string& to) {
+  return Error(ErrorKind::Store, "etcd: " + what + " kept changing under " +
+                                     std::to_string(kMaxAttempts) + " attempts to " + to +
+                                     "; try again");
+}
+
 void TxnPlan::expect(const etcd::KeyValue& kv) {
   if (kv.mod_revision == 0) return expect_absent(kv.key);
   compares_[kv.key] = {kv.key, etcd::Compare::Target::Mod, etcd::Compare::Result::Equal,

@@ -41,6 +41,10 @@ class PoolStore {
 
   virtual std::optional<Pool> find_pool(const std::string& pool_id) = 0;
   virtual std::vector<PoolStatus> status() = 0;
+  // status() of the pools on one subnet only: how the network driver finds a network's pool
+  // without reading the grants of every other subnet (of every host, in a cluster).
+  virtual std::vector<PoolStatus> status_of(const std::string& address_space,
+                                            const Prefix& subnet) = 0;
 };
 
 }  // namespace mvlan::ipam

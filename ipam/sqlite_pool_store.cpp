@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "ipam/allocator.h"
 #include "common/error.h"
-#include "common/quote.h"
+#include "ipam/allocator.h"
+#include "ipam/pool_errors.h"
 #include "ipam/sticky.h"
 
 namespace mvlan::ipam {
@@ -15,12 +15,6 @@ using store::column_bytes;
 
 int family_number(Family f) {
   return f == Family::V4 ? 4 : 6;
-}
-
-Address address_from(const SQLite::Column& c) {
-  auto a = Address::from_bytes(column_bytes(c));
-  if (!a) throw Error(ErrorKind::Store, "state database holds a malformed address");
-  return *a;
 }
 
 Pool pool_from(SQLite::Statement& s) {
@@ -49,7 +43,7 @@ constexpr const char* kPoolColumns = "id, space, subnet, ip_range, allocation, s
 }  // namespace
 
 SqlitePoolStore::SqlitePoolStore(store::Database& db, std::vector<DefaultPool> defaults)
-    : db_(db), defaults_(std::move(defaults)), bindings_(db) {}
+    : db_(db), defaults_(std::move(defaults)), bindings_(db), sets_(db) {}
 
 std::optional<Pool> SqlitePoolStore::load_pool(const std::string& pool_id) {
   static const std::string sql = std::string("SELECT ") + kPoolColumns + " FROM pools WHERE id = ?";
@@ -73,15 +67,6 @@ std::vector<Pool> SqlitePoolStore::overlapping(const std::string& space, const P
   return out;
 }
 
-std::optional<Run> SqlitePoolStore::run_at_or_before(long long set_id, const Address& x) {
-  auto& s = db_.statement(
-      "SELECT lo, hi FROM taken_runs WHERE set_id = ? AND lo <= ? ORDER BY lo DESC LIMIT 1");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, x.bytes());
-  if (!s.executeStep()) return std::nullopt;
-  return Run{address_from(s.getColumn(0)), address_from(s.getColumn(1))};
-}
-
 std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const Address& a) {
   auto& s =
       db_.statement("SELECT pool_id, kind, mac FROM allocations WHERE set_id = ? AND address = ?");
@@ -91,25 +76,6 @@ std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const
   return Allocation{a, s.getColumn(0).getString(),
                     parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
                     s.getColumn(2).getString()};
-}
-
-std::optional<Address> SqlitePoolStore::cursor(long long set_id, const Bounds& bounds) {
-  auto& s = db_.statement("SELECT last FROM cursors WHERE set_id = ? AND lo = ? AND hi = ?");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, bounds.lo.bytes());
-  bind_bytes(s, 3, bounds.hi.bytes());
-  if (!s.executeStep()) return std::nullopt;
-  return Address::from_bytes(column_bytes(s.getColumn(0)));
-}
-
-void SqlitePoolStore::set_cursor(long long set_id, const Bounds& bounds, const Address& last) {
-  auto& s =
-      db_.statement("INSERT OR REPLACE INTO cursors (set_id, lo, hi, last) VALUES (?, ?, ?, ?)");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, bounds.lo.bytes());
-  bind_bytes(s, 3, bounds.hi.bytes());
-  bind_bytes(s, 4, last.bytes());
-  s.exec();
 }
 
 void SqlitePoolStore::take(const Pool& pool, const Address& a, GrantKind kind,
@@ -123,38 +89,7 @@ void SqlitePoolStore::take(const Pool& pool, const Address& a, GrantKind kind,
   ins.bind(5, mac);
   ins.exec();
 
-  // Keep runs maximal: join the run ending just before `a` and the one starting just after it.
-  std::optional<Run> left;
-  if (a.value() != 0) {
-    if (auto r = run_at_or_before(pool.set_id, a.prev()); r && r->hi == a.prev()) left = r;
-  }
-  std::optional<Run> right;
-  if (!a.is_max()) {
-    auto& s = db_.statement("SELECT hi FROM taken_runs WHERE set_id = ? AND lo = ?");
-    s.bind(1, static_cast<int64_t>(pool.set_id));
-    bind_bytes(s, 2, a.next().bytes());
-    if (s.executeStep()) right = Run{a.next(), address_from(s.getColumn(0))};
-  }
-  if (right) {
-    auto& del = db_.statement("DELETE FROM taken_runs WHERE set_id = ? AND lo = ?");
-    del.bind(1, static_cast<int64_t>(pool.set_id));
-    bind_bytes(del, 2, right->lo.bytes());
-    del.exec();
-  }
-  const Address hi = right ? right->hi : a;
-  if (left) {
-    auto& up = db_.statement("UPDATE taken_runs SET hi = ? WHERE set_id = ? AND lo = ?");
-    bind_bytes(up, 1, hi.bytes());
-    up.bind(2, static_cast<int64_t>(pool.set_id));
-    bind_bytes(up, 3, left->lo.bytes());
-    up.exec();
-  } else {
-    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
-    add.bind(1, static_cast<int64_t>(pool.set_id));
-    bind_bytes(add, 2, a.bytes());
-    bind_bytes(add, 3, hi.bytes());
-    add.exec();
-  }
+  sets_.taken(pool.set_id, a);
 }
 
 void SqlitePoolStore::give_back(long long set_id, const Address& a) {
@@ -163,47 +98,7 @@ void SqlitePoolStore::give_back(long long set_id, const Address& a) {
   bind_bytes(del, 2, a.bytes());
   del.exec();
 
-  auto run = run_at_or_before(set_id, a);
-  if (!run || run->hi < a) return;  // runs already agree (cannot happen unless rebuilt meanwhile)
-  auto& drop = db_.statement("DELETE FROM taken_runs WHERE set_id = ? AND lo = ?");
-  drop.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(drop, 2, run->lo.bytes());
-  drop.exec();
-  auto insert = [&](const Address& lo, const Address& hi) {
-    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
-    add.bind(1, static_cast<int64_t>(set_id));
-    bind_bytes(add, 2, lo.bytes());
-    bind_bytes(add, 3, hi.bytes());
-    add.exec();
-  };
-  if (run->lo < a) insert(run->lo, a.prev());
-  if (a < run->hi) insert(a.next(), run->hi);
-}
-
-void SqlitePoolStore::rebuild_runs(long long set_id) {
-  auto& del = db_.statement("DELETE FROM taken_runs WHERE set_id = ?");
-  del.bind(1, static_cast<int64_t>(set_id));
-  del.exec();
-  std::vector<Run> runs;
-  {
-    auto& s = db_.statement("SELECT address FROM allocations WHERE set_id = ? ORDER BY address");
-    s.bind(1, static_cast<int64_t>(set_id));
-    while (s.executeStep()) {
-      const Address a = address_from(s.getColumn(0));
-      if (!runs.empty() && !runs.back().hi.is_max() && runs.back().hi.next() == a) {
-        runs.back().hi = a;
-      } else {
-        runs.push_back({a, a});
-      }
-    }
-  }
-  for (const auto& r : runs) {
-    auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
-    add.bind(1, static_cast<int64_t>(set_id));
-    bind_bytes(add, 2, r.lo.bytes());
-    bind_bytes(add, 3, r.hi.bytes());
-    add.exec();
-  }
+  sets_.freed(set_id, a);
 }
 
 long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
@@ -226,52 +121,21 @@ long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
       s.exec();
     }
   }
-  rebuild_runs(into);
+  sets_.rebuild_runs(into);
   return into;
-}
-
-std::string SqlitePoolStore::unique_pool_id(const PoolSpec& spec, const Prefix& subnet) {
-  // Appends, not operator+ on temporaries: GCC 12 at -O3 (a Release build) reports a false
-  // -Wrestrict inside those, and warnings are errors.
-  std::string base = spec.address_space;
-  base.append("/").append(subnet.str());
-  if (spec.range) base.append("/").append(spec.range->str());
-  std::string id = base;
-  for (int n = 2; load_pool(id); ++n) {
-    id = base;
-    id.append("#").append(std::to_string(n));
-  }
-  return id;
 }
 
 Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
   return db_.write([&] {
-    Prefix subnet;
-    if (spec.subnet) {
-      subnet = *spec.subnet;
-    } else {
-      auto picked = pick_default_pool(defaults_, spec.family, [&](const Prefix& candidate) {
-        auto clash = overlapping(spec.address_space, candidate);
-        return clash.empty() ? std::nullopt : std::optional<Prefix>(clash.front().subnet);
-      });
-      if (!picked) {
-        throw Error(ErrorKind::Exhausted,
-                    std::string("no free ") + name_of(spec.family) +
-                        " pool left in MVLAN_DEFAULT_POOLS; give the network an explicit --subnet");
-      }
-      subnet = *picked;
-    }
+    const Prefix subnet = choose_subnet(spec, defaults_, [&](const Prefix& candidate) {
+      auto clash = overlapping(spec.address_space, candidate);
+      return clash.empty() ? std::nullopt : std::optional<Prefix>(clash.front().subnet);
+    });
 
     long long set_id = 0;
     const auto clashes = overlapping(spec.address_space, subnet);
     if (!clashes.empty()) {
-      for (const auto& other : clashes) {
-        if (!spec.range || !other.range) {
-          throw conflict("Pool " + subnet.str() + " overlaps " + describe(other) +
-                         " of another network in address space " + spec.address_space +
-                         "; networks may share a subnet only when each gives its own --ip-range");
-        }
-      }
+      for (const auto& other : clashes) check_may_share(spec, subnet, other);
       std::vector<long long> sets;
       for (const auto& other : clashes) sets.push_back(other.set_id);
       std::sort(sets.begin(), sets.end());
@@ -286,13 +150,10 @@ Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
       set_id = last.getColumn(0).getInt64();
     }
 
-    Pool pool;
-    pool.id = unique_pool_id(spec, subnet);
-    pool.address_space = spec.address_space;
-    pool.subnet = subnet;
-    pool.range = spec.range;
-    pool.order = spec.order;
-    pool.sticky = spec.sticky;
+    Pool pool =
+        new_pool(unique_pool_id(spec, subnet,
+                                [&](const std::string& id) { return load_pool(id).has_value(); }),
+                 spec, subnet);
     pool.set_id = set_id;
 
     auto& ins = db_.statement(
@@ -332,7 +193,7 @@ bool SqlitePoolStore::release_pool(const std::string& pool_id) {
     left.bind(1, static_cast<int64_t>(pool->set_id));
     left.executeStep();
     if (left.getColumn(0).getInt64() > 0) {
-      rebuild_runs(pool->set_id);
+      sets_.rebuild_runs(pool->set_id);
     } else {
       for (const char* sql :
            {"DELETE FROM taken_runs WHERE set_id = ?", "DELETE FROM allocations WHERE set_id = ?",
@@ -349,10 +210,7 @@ bool SqlitePoolStore::release_pool(const std::string& pool_id) {
 Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressRequest& request) {
   return db_.write([&] {
     auto pool = load_pool(pool_id);
-    if (!pool) {
-      throw not_found("unknown PoolID " + shown_value(pool_id, 120) +
-                      ": mvlan holds no such pool (it was released, or never requested here)");
-    }
+    if (!pool) throw unknown_pool_id(pool_id);
     const bool bind = sticky::binds(*pool, request);
     std::optional<Binding> mine;
     if (bind) mine = bindings_.find(pool->id, request.name);
@@ -364,11 +222,9 @@ Cidr SqlitePoolStore::request_address(const std::string& pool_id, const AddressR
       take_over_parked(*pool, granted);
       if (!request.gateway) kind = GrantKind::Static;
     } else if (request.gateway) {
-      auto a = pick_gateway([&](const Address& x) { return run_at_or_before(pool->set_id, x); },
-                            *pool);
-      if (!a) {
-        throw Error(ErrorKind::Exhausted, "no free address for the gateway in " + describe(*pool));
-      }
+      auto a = pick_gateway(
+          [&](const Address& x) { return sets_.run_at_or_before(pool->set_id, x); }, *pool);
+      if (!a) throw no_gateway_address(*pool);
       granted = *a;
     } else {
       if (auto back = sticky::returned(mine)) {
@@ -397,16 +253,15 @@ void SqlitePoolStore::take_over_parked(const Pool& pool, const Address& a) {
                            : std::string("a ") + name_of(held->kind) + " address";
   if (!held->mac.empty()) holder += " of the endpoint with MAC " + held->mac;
   if (held->pool_id != pool.id) holder += ", through pool " + held->pool_id;
-  throw conflict("Address " + a.str() + " is already in use in " + describe(pool) + " (held as " +
-                 holder + ")");
+  throw address_in_use(pool, a, holder);
 }
 
 Address SqlitePoolStore::pick_free(const Pool& pool) {
   auto bounds = dynamic_bounds(pool);
   if (bounds) {
-    auto runs = [&](const Address& x) { return run_at_or_before(pool.set_id, x); };
-    if (auto a = pick_dynamic(runs, *bounds, cursor(pool.set_id, *bounds), pool.order)) {
-      set_cursor(pool.set_id, *bounds, *a);
+    auto runs = [&](const Address& x) { return sets_.run_at_or_before(pool.set_id, x); };
+    if (auto a = pick_dynamic(runs, *bounds, sets_.cursor(pool.set_id, *bounds), pool.order)) {
+      sets_.set_cursor(pool.set_id, *bounds, *a);
       return *a;
     }
     // Parking never makes a pool run out: the address parked longest goes first.
@@ -416,9 +271,7 @@ Address SqlitePoolStore::pick_free(const Pool& pool) {
       return oldest->binding.address;
     }
   }
-  throw Error(ErrorKind::Exhausted, "no free address left in " + describe(pool) + ": all " +
-                                        to_string(capacity(bounds)) +
-                                        " usable addresses are in use");
+  throw pool_full(pool, bounds, "");
 }
 
 void SqlitePoolStore::rebind(const Pool& pool, const std::string& name,
@@ -444,10 +297,7 @@ bool SqlitePoolStore::release_address(const std::string& pool_id, const Address&
   return db_.write([&] {
     auto pool = load_pool(pool_id);
     if (!pool) return false;
-    if (!pool->subnet.contains(address)) {
-      throw invalid("Address " + address.str() + " is outside " + describe(*pool) +
-                    "; nothing was released");
-    }
+    if (!pool->subnet.contains(address)) throw released_outside(*pool, address);
     auto held = allocation_at(pool->set_id, address);
     if (!held) return false;
     if (held->pool_id != pool->id) {
@@ -471,9 +321,7 @@ bool SqlitePoolStore::release_address(const std::string& pool_id, const Address&
 Address SqlitePoolStore::forget(const std::string& pool_id, const std::string& name) {
   return db_.write([&] {
     auto pool = load_pool(pool_id);
-    if (!pool) {
-      throw not_found("unknown pool " + shown_value(pool_id, 120) + "; mvlan status lists them");
-    }
+    if (!pool) throw unknown_pool(pool_id);
     const Binding b = sticky::forgettable(*pool, name, bindings_.find(pool_id, name));
     bindings_.drop(pool_id, name);
     give_back(pool->set_id, b.address);
@@ -485,30 +333,53 @@ std::optional<Pool> SqlitePoolStore::find_pool(const std::string& pool_id) {
   return db_.read([&] { return load_pool(pool_id); });
 }
 
+PoolStatus SqlitePoolStore::status_of(const Pool& pool) {
+  PoolStatus ps{pool, {}, std::nullopt, 0, {}};
+  auto& s = db_.statement(
+      "SELECT address, kind, mac FROM allocations WHERE pool_id = ? ORDER BY address");
+  s.bind(1, pool.id);
+  while (s.executeStep()) {
+    ps.allocations.push_back(
+        Allocation{address_column(s.getColumn(0)), pool.id,
+                   parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
+                   s.getColumn(2).getString()});
+  }
+  const auto bounds = dynamic_bounds(pool);
+  if (bounds) ps.cursor = sets_.cursor(pool.set_id, *bounds);
+  ps.dynamic_capacity = capacity(bounds);
+  ps.bindings = bindings_.of_pool(pool.id);
+  return ps;
+}
+
 std::vector<PoolStatus> SqlitePoolStore::status() {
   return db_.read([&] {
-    std::vector<PoolStatus> out;
+    std::vector<Pool> pools;
     {
       static const std::string sql =
           std::string("SELECT ") + kPoolColumns + " FROM pools ORDER BY space, family, first, id";
       auto& s = db_.statement(sql.c_str());
-      while (s.executeStep()) out.push_back(PoolStatus{pool_from(s), {}, std::nullopt, 0, {}});
+      while (s.executeStep()) pools.push_back(pool_from(s));
     }
-    for (auto& ps : out) {
-      auto& s = db_.statement(
-          "SELECT address, kind, mac FROM allocations WHERE pool_id = ? ORDER BY address");
-      s.bind(1, ps.pool.id);
-      while (s.executeStep()) {
-        ps.allocations.push_back(
-            Allocation{address_from(s.getColumn(0)), ps.pool.id,
-                       parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
-                       s.getColumn(2).getString()});
-      }
-      const auto bounds = dynamic_bounds(ps.pool);
-      if (bounds) ps.cursor = cursor(ps.pool.set_id, *bounds);
-      ps.dynamic_capacity = capacity(bounds);
-      ps.bindings = bindings_.of_pool(ps.pool.id);
+    std::vector<PoolStatus> out;
+    for (const auto& pool : pools) out.push_back(status_of(pool));
+    return out;
+  });
+}
+
+std::vector<PoolStatus> SqlitePoolStore::status_of(const std::string& address_space,
+                                                   const Prefix& subnet) {
+  return db_.read([&] {
+    std::vector<Pool> pools;
+    {
+      static const std::string sql = std::string("SELECT ") + kPoolColumns +
+                                     " FROM pools WHERE space = ? AND subnet = ? ORDER BY id";
+      auto& s = db_.statement(sql.c_str());
+      s.bind(1, address_space);
+      s.bind(2, subnet.str());
+      while (s.executeStep()) pools.push_back(pool_from(s));
     }
+    std::vector<PoolStatus> out;
+    for (const auto& pool : pools) out.push_back(status_of(pool));
     return out;
   });
 }

@@ -3,9 +3,10 @@
 #include <vector>
 
 #include "ipam/allocator.h"
-#include "store/database.h"
 #include "ipam/pool_store.h"
+#include "ipam/sqlite_address_sets.h"
 #include "ipam/sqlite_bindings.h"
+#include "store/database.h"
 
 namespace mvlan::ipam {
 
@@ -19,20 +20,19 @@ class SqlitePoolStore final : public PoolStore {
   bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
+  std::vector<PoolStatus> status_of(const std::string& address_space,
+                                    const Prefix& subnet) override;
   Address forget(const std::string& pool_id, const std::string& name) override;
 
  private:
   std::optional<Pool> load_pool(const std::string& pool_id);
+  // A pool's status: its allocations, cursor, capacity and bindings.
+  PoolStatus status_of(const Pool& pool);
   std::vector<Pool> overlapping(const std::string& space, const Prefix& subnet);
-  std::optional<Run> run_at_or_before(long long set_id, const Address& x);
   std::optional<Allocation> allocation_at(long long set_id, const Address& a);
-  std::optional<Address> cursor(long long set_id, const Bounds& bounds);
-  void set_cursor(long long set_id, const Bounds& bounds, const Address& last);
   void take(const Pool& pool, const Address& a, GrantKind kind, const std::string& mac);
   void give_back(long long set_id, const Address& a);
-  void rebuild_runs(long long set_id);
   long long merge_sets(const std::vector<long long>& set_ids);
-  std::string unique_pool_id(const PoolSpec& spec, const Prefix& subnet);
   // An address a request names: free, or parked (its binding is dropped); else Conflict.
   void take_over_parked(const Pool& pool, const Address& a);
   // The next dynamic address, or the one parked longest when none is free; else Exhausted.
@@ -45,6 +45,7 @@ class SqlitePoolStore final : public PoolStore {
   store::Database& db_;
   std::vector<DefaultPool> defaults_;
   SqliteBindings bindings_;
+  SqliteAddressSets sets_;
 };
 
 }  // namespace mvlan::ipam

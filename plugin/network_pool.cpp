@@ -8,8 +8,7 @@ std::optional<ipam::Pool> network_pool(ipam::PoolStore& pools, const std::string
   // in any keeps the address from all; the choice only decides which ip-range a pick comes from.
   std::optional<ipam::Pool> found;
   int best = -1;
-  for (const auto& s : pools.status()) {
-    if (s.pool.address_space != address_space || s.pool.subnet != subnet) continue;
+  for (const auto& s : pools.status_of(address_space, subnet)) {
     bool has_gateway = false;
     bool has_ours = false;
     for (const auto& a : s.allocations) {

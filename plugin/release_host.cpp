@@ -14,7 +14,7 @@ int release_host(const ReleaseHostOptions& options, std::ostream& out) {
       log::error("host " + options.host + " is alive: its plugin keeps " + options.ipam.prefix +
                  "hosts/" + options.host +
                  " registered in etcd; stop it first (the key expires within " +
-                 std::to_string(ipam::EtcdHostLease::kTtlSeconds) +
+                 std::to_string(etcd::HostLease::kTtlSeconds) +
                  " s), or pass --force if that host is gone for good; nothing was released");
       return 1;
     }

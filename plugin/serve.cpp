@@ -93,14 +93,13 @@ int serve(const ServeOptions& options) {
     const auto defaults = ipam::parse_default_pools(options.default_pools);
     // Networks, endpoints and links stay in the local database whatever the IPAM backend.
     Stores stores = *open_stores(StoreUse::Serve, options.state_dir, options.ipam, defaults);
-    std::unique_ptr<ipam::EtcdHostLease> lease;
+    std::unique_ptr<etcd::HostLease> lease;
     if (stores.etcd) {
       char name[256] = {};
       ::gethostname(name, sizeof name - 1);
-      lease = std::make_unique<ipam::EtcdHostLease>(
+      lease = std::make_unique<etcd::HostLease>(
           *stores.etcd, options.ipam.prefix + "hosts/" + options.ipam.host_id,
-          std::string(name) + ":" + options.state_dir,
-          [](const std::string& m) { log::warn(m); });
+          std::string(name) + ":" + options.state_dir);
       try {
         lease->claim();
       } catch (const Error& e) {

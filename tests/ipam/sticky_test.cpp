@@ -36,6 +36,7 @@ class StickyStore {
 }  // namespace mvlan::ipam::test
 
 #include "tests/ipam/sticky_rules.h"
+#include "tests/ipam/pool_store_rules.h"
 
 using namespace mvlan::ipam;
 

@@ -80,11 +80,11 @@ std::string render(std::string_view value, std::size_t max, bool quoted) {
 
 }  // namespace
 
-std::string shown_value(std::string_view value, std::size_t max) {
+std::string quote(std::string_view value, std::size_t max) {
   return render(value, max, true);
 }
 
-std::string shown_bare(std::string_view value, std::size_t max) {
+std::string quote_bare(std::string_view value, std::size_t max) {
   return render(value, max, false);
 }
 

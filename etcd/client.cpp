@@ -3,9 +3,8 @@
 #include <httplib.h>
 
 #include <cstring>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/error.h"
 
@@ -119,7 +118,8 @@ json to_json(const Op& op) {
 json to_json(const Txn& txn) {
   json out{{"compare", json::array()}, {"success", json::array()}, {"failure", json::array()}};
   for (const auto& c : txn.compare) {
-    json j{{"key", base64(c.key)}, {"target", target_name(c.target)},
+    json j{{"key", base64(c.key)},
+           {"target", target_name(c.target)},
            {"result", result_name(c.result)}};
     switch (c.target) {
       case Compare::Target::Create:
@@ -353,8 +353,8 @@ std::optional<std::string> Client::call_round(const std::string& path, const std
     // gRPC codes Canceled (1), DeadlineExceeded (4), Unavailable (14), and any 5xx: this member
     // cannot serve now (no leader, lost quorum, stopping): another member may.
     if (code == 1 || code == 4 || code == 14 || res->status >= 500) {
-      failures += "; " + e.url + ": " +
-                  (detail.empty() ? "HTTP " + std::to_string(res->status) : detail);
+      failures +=
+          "; " + e.url + ": " + (detail.empty() ? "HTTP " + std::to_string(res->status) : detail);
       continue;
     }
     throw Error(ErrorKind::Store, "etcd at " + e.url + " refused " + path + ": " + detail);

@@ -15,7 +15,7 @@
 namespace httplib {
 class Client;
 enum class Error;
-}
+}  // namespace httplib
 
 namespace mvlan::etcd {
 

@@ -16,7 +16,7 @@ int min_length(Family f) {
 Prefix parse_prefix_field(const std::string& field, const std::string& flag,
                           const std::string& text, Family family) {
   auto cidr = Cidr::parse(text);
-  const std::string what = "invalid " + field + " " + shown_value(text) + " (" + flag + "): ";
+  const std::string what = "invalid " + field + " " + quote(text) + " (" + flag + "): ";
   if (!cidr) {
     throw invalid(what + "not an " + name_of(family) + " prefix such as " +
                   (family == Family::V4 ? "192.0.2.0/24" : "2001:db8:1::/64"));
@@ -37,7 +37,7 @@ Prefix parse_prefix_field(const std::string& field, const std::string& flag,
 PoolSpec validate_pool_request(const PoolRequest& request) {
   PoolSpec spec;
   if (request.address_space != kLocalSpace && request.address_space != kGlobalSpace) {
-    throw invalid("invalid AddressSpace " + shown_value(request.address_space) + ": mvlan serves " +
+    throw invalid("invalid AddressSpace " + quote(request.address_space) + ": mvlan serves " +
                   kLocalSpace + " and " + kGlobalSpace);
   }
   spec.address_space = request.address_space;
@@ -47,38 +47,38 @@ PoolSpec validate_pool_request(const PoolRequest& request) {
     spec.subnet = parse_prefix_field("Pool", "--subnet", request.pool, spec.family);
     const int min = min_length(spec.family);
     if (spec.subnet->length() < min) {
-      throw invalid("invalid Pool " + shown_value(request.pool) + " (--subnet): an " +
+      throw invalid("invalid Pool " + quote(request.pool) + " (--subnet): an " +
                     name_of(spec.family) + " pool must be /" + std::to_string(min) + " to /" +
                     std::to_string(bits_of(spec.family)));
     }
   }
   if (!request.sub_pool.empty()) {
     if (!spec.subnet) {
-      throw invalid("invalid SubPool " + shown_value(request.sub_pool) +
+      throw invalid("invalid SubPool " + quote(request.sub_pool) +
                     " (--ip-range): an ip-range needs an explicit Pool (--subnet) around it");
     }
     spec.range = parse_prefix_field("SubPool", "--ip-range", request.sub_pool, spec.family);
     if (!spec.subnet->contains(*spec.range)) {
-      throw invalid("invalid SubPool " + shown_value(request.sub_pool) +
+      throw invalid("invalid SubPool " + quote(request.sub_pool) +
                     " (--ip-range): it must lie inside the pool " + spec.subnet->str());
     }
   }
   for (const auto& [key, value] : request.options) {
     if (key == "sticky") {
       if (value != "true" && value != "false") {
-        throw invalid("invalid ipam option sticky=" + shown_value(value) +
+        throw invalid("invalid ipam option sticky=" + quote(value) +
                       " (--ipam-opt): valid values are true (default) and false");
       }
       spec.sticky = value == "true";
       continue;
     }
     if (key != "allocation") {
-      throw invalid("unknown ipam option " + shown_value(key) +
-                    " (--ipam-opt): valid options are " + kValidOptions);
+      throw invalid("unknown ipam option " + quote(key) + " (--ipam-opt): valid options are " +
+                    kValidOptions);
     }
     auto order = parse_allocation_order(value);
     if (!order) {
-      throw invalid("invalid ipam option allocation=" + shown_value(value) +
+      throw invalid("invalid ipam option allocation=" + quote(value) +
                     " (--ipam-opt): valid values are round-robin (default) and lowest");
     }
     spec.order = *order;
@@ -222,7 +222,7 @@ std::vector<DefaultPool> parse_default_pools(std::string_view text) {
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     start = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
     if (item.empty()) continue;
-    const std::string bad = "invalid MVLAN_DEFAULT_POOLS entry " + shown_value(item) +
+    const std::string bad = "invalid MVLAN_DEFAULT_POOLS entry " + quote(item) +
                             ": expected cidr/size such as 198.18.0.0/15/24";
     const size_t last_slash = item.rfind('/');
     if (last_slash == std::string_view::npos) throw invalid(bad);

@@ -32,7 +32,8 @@ std::optional<std::string> binding_key(std::string_view name) {
   if (!valid) return std::nullopt;
 
   const auto last_dot = name.rfind('.');
-  if (last_dot != std::string_view::npos && last_dot > 0 && is_swarm_id(name.substr(last_dot + 1))) {
+  if (last_dot != std::string_view::npos && last_dot > 0 &&
+      is_swarm_id(name.substr(last_dot + 1))) {
     const std::string_view head = name.substr(0, last_dot);
     const auto slot_dot = head.rfind('.');
     if (slot_dot != std::string_view::npos && slot_dot > 0) {

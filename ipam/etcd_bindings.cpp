@@ -123,7 +123,7 @@ Address EtcdPoolStore::forget(const std::string& pool_id, const std::string& nam
   };
   if (auto forgot = etcd_records::retry<Address>(etcd_, std::nullopt, decide)) return *forgot;
   throw Error(ErrorKind::Store,
-              "etcd: the binding of " + shown_value(name, 120) + " kept changing; try again");
+              "etcd: the binding of " + quote(name, 120) + " kept changing; try again");
 }
 
 }  // namespace mvlan::ipam

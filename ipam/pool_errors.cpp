@@ -5,12 +5,12 @@
 namespace mvlan::ipam {
 
 Error unknown_pool_id(const std::string& pool_id) {
-  return not_found("unknown PoolID " + shown_value(pool_id, 120) +
+  return not_found("unknown PoolID " + quote(pool_id, 120) +
                    ": mvlan holds no such pool (it was released, or never requested here)");
 }
 
 Error unknown_pool(const std::string& pool_id) {
-  return not_found("unknown pool " + shown_value(pool_id, 120) + "; mvlan status lists them");
+  return not_found("unknown pool " + quote(pool_id, 120) + "; mvlan status lists them");
 }
 
 Error no_default_pool(Family family) {

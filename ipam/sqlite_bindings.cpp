@@ -28,8 +28,8 @@ long long now_ms() {
 }  // namespace
 
 std::optional<Binding> SqliteBindings::find(const std::string& pool_id, const std::string& name) {
-  auto& s = db_.statement(
-      "SELECT name, address, parked_at FROM bindings WHERE pool_id = ? AND name = ?");
+  auto& s =
+      db_.statement("SELECT name, address, parked_at FROM bindings WHERE pool_id = ? AND name = ?");
   s.bind(1, pool_id);
   s.bind(2, name);
   if (!s.executeStep()) return std::nullopt;
@@ -91,8 +91,7 @@ void SqliteBindings::drop(const std::string& pool_id, const std::string& name) {
   s.exec();
 }
 
-std::optional<PlacedBinding> SqliteBindings::oldest_parked(long long set_id,
-                                                           const Bounds& within) {
+std::optional<PlacedBinding> SqliteBindings::oldest_parked(long long set_id, const Bounds& within) {
   auto& s = db_.statement(
       "SELECT pool_id, name, address, parked_at FROM bindings WHERE set_id = ? AND parked_at IS "
       "NOT NULL AND address >= ? AND address <= ? ORDER BY parked_at LIMIT 1");

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "ipam/allocator.h"
-#include "store/database.h"
 #include "ipam/pool.h"
+#include "store/database.h"
 
 namespace mvlan::ipam {
 

@@ -1,8 +1,8 @@
 #include "ipam/sticky.h"
 
-#include "ipam/allocator.h"
 #include "common/error.h"
 #include "common/quote.h"
+#include "ipam/allocator.h"
 
 namespace mvlan::ipam::sticky {
 
@@ -30,9 +30,9 @@ bool may_take(const std::optional<Binding>& at_address) {
 }
 
 Binding forgettable(const Pool& pool, const std::string& name, const std::optional<Binding>& b) {
-  if (!b) throw not_found("no name " + shown_value(name, 120) + " is bound in " + describe(pool));
+  if (!b) throw not_found("no name " + quote(name, 120) + " is bound in " + describe(pool));
   if (!b->parked_at) {
-    throw conflict(shown_value(name, 120) + " holds " + b->address.str() + " in " + describe(pool) +
+    throw conflict(quote(name, 120) + " holds " + b->address.str() + " in " + describe(pool) +
                    " now; only a parked binding can be forgotten");
   }
   return *b;

@@ -19,12 +19,12 @@ using Mac = mvlan::Mac;
 struct Link {
   std::string name;
   int index = 0;
-  std::string kind;       // "macvlan", "vlan", "dummy", "veth", "" for a plain device
+  std::string kind;  // "macvlan", "vlan", "dummy", "veth", "" for a plain device
   unsigned mtu = 0;
   bool up = false;
   Mac mac{};
-  int parent_index = 0;   // the lower link of a macvlan or vlan, 0 otherwise
-  int vlan_id = 0;        // for kind "vlan"
+  int parent_index = 0;                     // the lower link of a macvlan or vlan, 0 otherwise
+  int vlan_id = 0;                          // for kind "vlan"
   std::optional<MacvlanMode> macvlan_mode;  // for kind "macvlan"
 };
 

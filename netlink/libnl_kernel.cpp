@@ -1,9 +1,8 @@
 #include "netlink/libnl_kernel.h"
 
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <net/if_arp.h>
-
-#include <linux/if_link.h>
 #include <netlink/errno.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/vlan.h>
@@ -36,10 +35,14 @@ constexpr KindSupport kMacvlanSupport{"macvlan", "macvlan"};
 
 std::uint32_t mode_to_kernel(MacvlanMode mode) {
   switch (mode) {
-    case MacvlanMode::Bridge: return MACVLAN_MODE_BRIDGE;
-    case MacvlanMode::Private: return MACVLAN_MODE_PRIVATE;
-    case MacvlanMode::Vepa: return MACVLAN_MODE_VEPA;
-    case MacvlanMode::Passthru: return MACVLAN_MODE_PASSTHRU;
+    case MacvlanMode::Bridge:
+      return MACVLAN_MODE_BRIDGE;
+    case MacvlanMode::Private:
+      return MACVLAN_MODE_PRIVATE;
+    case MacvlanMode::Vepa:
+      return MACVLAN_MODE_VEPA;
+    case MacvlanMode::Passthru:
+      return MACVLAN_MODE_PASSTHRU;
   }
   return MACVLAN_MODE_BRIDGE;
 }
@@ -84,7 +87,9 @@ void add_and_bring_up(nl_sock* sock, rtnl_link* link, const std::string& name,
 
 }  // namespace
 
-void Netlink::SockDeleter::operator()(nl_sock* sock) const { nl_socket_free(sock); }
+void Netlink::SockDeleter::operator()(nl_sock* sock) const {
+  nl_socket_free(sock);
+}
 
 Netlink::Netlink() {
   sock_.reset(open_route_socket().release());

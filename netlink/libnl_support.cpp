@@ -1,8 +1,8 @@
 #include "netlink/libnl_support.h"
 
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <linux/if_link.h>
+#include <net/if.h>
 #include <netlink/errno.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/vlan.h>
@@ -23,11 +23,16 @@ std::string libnl_text(int err) {
 
 std::optional<MacvlanMode> mode_from_kernel(std::uint32_t mode) {
   switch (mode) {
-    case MACVLAN_MODE_BRIDGE: return MacvlanMode::Bridge;
-    case MACVLAN_MODE_PRIVATE: return MacvlanMode::Private;
-    case MACVLAN_MODE_VEPA: return MacvlanMode::Vepa;
-    case MACVLAN_MODE_PASSTHRU: return MacvlanMode::Passthru;
-    default: return std::nullopt;  // "source" mode: the plugin never makes one
+    case MACVLAN_MODE_BRIDGE:
+      return MacvlanMode::Bridge;
+    case MACVLAN_MODE_PRIVATE:
+      return MacvlanMode::Private;
+    case MACVLAN_MODE_VEPA:
+      return MacvlanMode::Vepa;
+    case MACVLAN_MODE_PASSTHRU:
+      return MacvlanMode::Passthru;
+    default:
+      return std::nullopt;  // "source" mode: the plugin never makes one
   }
 }
 
@@ -85,8 +90,8 @@ void check_name(const std::string& step, const std::string& name) {
          -NLE_RANGE);
   }
   const bool bad_char = std::any_of(name.begin(), name.end(), [](char c) {
-    return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-           c == '\v' || c == '\f' || c == '\0';
+    return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f' || c == '\0';
   });
   if (name.empty() || name == "." || name == ".." || bad_char) {
     fail(step,

@@ -14,7 +14,7 @@ namespace mvlan::plugin {
 
 struct IpamData {
   std::string pool;
-  std::string gateway;  // CIDR as Docker sends it, "" when none
+  std::string gateway;             // CIDR as Docker sends it, "" when none
   std::string address_space = "";  // with pool, names mvlan's IPAM pool
 };
 
@@ -37,7 +37,7 @@ struct CreateEndpointRequest {
 };
 
 struct JoinAnswer {
-  std::string link;  // SrcName
+  std::string link;      // SrcName
   std::string gateway4;  // of the subnet holding the endpoint's IPv4 address, "" for none
   std::string gateway6;
   std::vector<std::string> connected_routes;  // destinations reached on the link, no next hop

@@ -3,10 +3,10 @@
 #include <exception>
 #include <initializer_list>
 
-#include "ipam/address.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/short_id.h"
+#include "ipam/address.h"
 #include "plugin/mac.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
@@ -84,8 +84,12 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
     if (store_.endpoint(request.endpoint_id)) {
       throw conflict("endpoint " + short_id(request.endpoint_id) + " already exists");
     }
-    store::EndpointRecord endpoint{request.endpoint_id, request.network_id, mac, address4,
-                                   address6, link_name_for(request.endpoint_id)};
+    store::EndpointRecord endpoint{request.endpoint_id,
+                                   request.network_id,
+                                   mac,
+                                   address4,
+                                   address6,
+                                   link_name_for(request.endpoint_id)};
     store_.add_endpoint(endpoint);
     log::info("endpoint " + short_id(endpoint.id) + " created on network " +
               short_id(endpoint.network_id) + " with MAC " + mac);
@@ -122,8 +126,8 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   // A link of this name in the host namespace is left over from an interrupted Join.
   if (kernel_.delete_link(endpoint->link)) log::info("replaced stale link " + endpoint->link);
   try {
-    kernel_.create_macvlan(network.parent, endpoint->link, network.mode,
-                           *parse_mac(endpoint->mac), network.mtu);
+    kernel_.create_macvlan(network.parent, endpoint->link, network.mode, *parse_mac(endpoint->mac),
+                           network.mtu);
   } catch (const kernel::KernelError& e) {
     // A passthru parent's one macvlan sits inside a container, where the kernel layer cannot see
     // it to explain the kernel's EINVAL: the store knows who holds it.
@@ -160,7 +164,7 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
 }
 
 std::optional<store::EndpointRecord> NetworkDriver::endpoint_on(const std::string& network_id,
-                                                                 const std::string& endpoint_id) {
+                                                                const std::string& endpoint_id) {
   auto endpoint = store_.endpoint(endpoint_id);
   if (endpoint) check_network_of(*endpoint, network_id);
   return endpoint;

@@ -35,11 +35,11 @@ std::string holder_of(store::NetworkStore* networks, const ipam::Address& a) {
 int forget_in(ipam::PoolStore& pools, store::NetworkStore* networks, const ForgetOptions& options,
               std::ostream& out) {
   const auto candidates = pools_binding(pools.status(), options);
-  const std::string name = shown_value(options.name, 120);
+  const std::string name = quote(options.name, 120);
   if (candidates.empty()) {
     // Appends, not operator+ on temporaries: GCC 12 at -O3 reports a false -Wrestrict there.
     std::string where = "no pool";
-    if (!options.pool.empty()) where.append(" ").append(shown_value(options.pool, 120));
+    if (!options.pool.empty()) where.append(" ").append(quote(options.pool, 120));
     if (!options.subnet.empty()) where.append(" with subnet ").append(options.subnet);
     if (options.ipam.etcd) where.append(" of host ").append(options.ipam.host_id);
     log::error(where.append(" binds ").append(name).append("; mvlan status lists every binding"));

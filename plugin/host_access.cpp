@@ -2,11 +2,11 @@
 
 #include "plugin/host_access.h"
 
-#include "ipam/address.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/short_id.h"
 #include "common/undo.h"
+#include "ipam/address.h"
 #include "plugin/network_pool.h"
 #include "plugin/network_subnets.h"
 
@@ -46,8 +46,9 @@ void HostAccess::reserve_address(const CreateNetworkRequest& request, const std:
                                  store::NetworkRecord& network) {
   const std::string what = "option host_access=" + wanted + ": ";
   if (!pools_) {
-    throw invalid(what + "needs mvlan as the IPAM driver too (--ipam-driver mvlan), which keeps "
-                         "the host's address from every container");
+    throw invalid(what +
+                  "needs mvlan as the IPAM driver too (--ipam-driver mvlan), which keeps "
+                  "the host's address from every container");
   }
   std::optional<ipam::Address> address;
   if (wanted != "auto") address = ipam::Address::parse(wanted);

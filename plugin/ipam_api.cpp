@@ -1,8 +1,8 @@
 #include "plugin/ipam_api.h"
 
-#include "ipam/allocator.h"
 #include "common/error.h"
 #include "common/quote.h"
+#include "ipam/allocator.h"
 #include "plugin/mac.h"
 
 namespace mvlan::plugin {
@@ -16,7 +16,7 @@ constexpr const char* kNameOption = "com.docker.network.endpoint.name";
 ipam::Address parse_address_field(const std::string& text) {
   auto a = ipam::Address::parse(text);
   if (!a) {
-    throw invalid("field Address " + shown_value(text) +
+    throw invalid("field Address " + quote(text) +
                   " is not a plain IPv4 or IPv6 address such as 192.0.2.10 or 2001:db8::10");
   }
   return *a;
@@ -40,7 +40,7 @@ ipam::AddressRequest address_request_from(const json& body) {
   const auto options = string_map(body, "Options");
   if (auto it = options.find("RequestAddressType"); it != options.end()) {
     if (it->second != kGatewayType) {
-      throw invalid("Options.RequestAddressType " + shown_value(it->second) +
+      throw invalid("Options.RequestAddressType " + quote(it->second) +
                     " is unknown; the only type is " + kGatewayType);
     }
     r.gateway = true;

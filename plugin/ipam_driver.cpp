@@ -1,10 +1,10 @@
 #include "plugin/ipam_driver.h"
 
+#include "common/error.h"
+#include "common/log.h"
+#include "common/quote.h"
 #include "ipam/allocator.h"
 #include "ipam/binding_key.h"
-#include "common/error.h"
-#include "common/quote.h"
-#include "common/log.h"
 
 namespace mvlan::plugin {
 
@@ -25,20 +25,19 @@ void IpamDriver::release_pool(const std::string& pool_id) {
   }
 }
 
-ipam::Cidr IpamDriver::request_address(const std::string& pool_id,
-                                       ipam::AddressRequest request) {
+ipam::Cidr IpamDriver::request_address(const std::string& pool_id, ipam::AddressRequest request) {
   if (pool_id.empty()) throw invalid("field PoolID must not be empty");
   if (!request.name.empty()) {
     auto key = ipam::binding_key(request.name);
     if (!key) {
-      log::warn("endpoint name " + shown_value(request.name, 80) +
+      log::warn("endpoint name " + quote(request.name, 80) +
                 " is not a container name: the address is granted but bound to no name");
     }
     request.name = key.value_or("");
   }
   const ipam::Cidr granted = pools_.request_address(pool_id, request);
   log::info("granted " + granted.address.str() + " from pool " + pool_id +
-            (request.gateway    ? " (gateway)"
+            (request.gateway       ? " (gateway)"
              : request.mac.empty() ? ""
                                    : " to MAC " + request.mac) +
             (request.name.empty() ? "" : " for " + request.name));

@@ -13,8 +13,8 @@ namespace {
 constexpr int kMaxDepth = 32;
 
 std::string shown(const json& value) {
-  if (value.is_string()) return shown_value(value.get_ref<const std::string&>());
-  return shown_bare(value.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (value.is_string()) return quote(value.get_ref<const std::string&>());
+  return quote_bare(value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 std::string expected(const std::string& field, const char* what, const json& got) {
@@ -47,7 +47,7 @@ class StrictSax : public nlohmann::detail::json_sax_dom_parser<json> {
   }
   bool key(string_t& k) {
     if (!keys_.back().insert(k).second) {
-      throw invalid("request body repeats the key " + shown_value(k) + " in one object");
+      throw invalid("request body repeats the key " + quote(k) + " in one object");
     }
     return json_sax_dom_parser::key(k);
   }
@@ -72,7 +72,7 @@ json parse_body(const std::string& body) {
     ok = json::sax_parse(body, &sax, json::input_format_t::json, true, false);
   } catch (const json::exception& e) {
     // The parser quotes the bytes it stopped at: they are the request's, so they are shown safely.
-    throw invalid("request body is not valid JSON: " + shown_bare(e.what(), 200));
+    throw invalid("request body is not valid JSON: " + quote_bare(e.what(), 200));
   }
   if (!ok || sax.is_errored()) throw invalid("request body is not valid JSON");
   if (!out.is_object()) {
@@ -130,7 +130,7 @@ std::map<std::string, std::string> string_map(const json& body, const char* fiel
   if (!it->is_object()) throw invalid(expected(field, "an object of strings", *it));
   for (const auto& [k, v] : it->items()) {
     if (!v.is_string()) {
-      throw invalid(expected(std::string(field) + "." + shown_bare(k), "a string", v));
+      throw invalid(expected(std::string(field) + "." + quote_bare(k), "a string", v));
     }
     out[k] = v.get<std::string>();
   }
@@ -140,7 +140,7 @@ std::map<std::string, std::string> string_map(const json& body, const char* fiel
 kernel::Mac mac_field(const std::string& field, const std::string& text) {
   const auto mac = parse_mac(text);
   if (!mac) {
-    throw invalid("field " + field + " " + shown_value(text) +
+    throw invalid("field " + field + " " + quote(text) +
                   " is not a MAC address such as 02:42:c0:00:02:0a");
   }
   return *mac;

@@ -54,7 +54,7 @@ std::optional<ipam::Cidr> endpoint_address(const char* field, const std::string&
   const char* example = family == ipam::Family::V4 ? "192.0.2.10/24" : "2001:db8::10/64";
   const auto cidr = ipam::Cidr::parse(text);
   if (!cidr) {
-    throw invalid(std::string("field ") + field + " " + shown_value(text) +
+    throw invalid(std::string("field ") + field + " " + quote(text) +
                   " is not an address with a prefix length such as " + example);
   }
   if (cidr->address.family() != family) {

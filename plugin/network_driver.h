@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "store/network_store.h"
 #include "ipam/pool_store.h"
 #include "netlink/kernel.h"
 #include "plugin/driver_requests.h"
 #include "plugin/host_access.h"
+#include "store/network_store.h"
 
 namespace mvlan::plugin {
 

@@ -1,12 +1,12 @@
 // CreateNetwork and DeleteNetwork: a plan (validated, decided, nothing touched), then its
 // application, which an Undo takes back whole when a step fails; parents made or shared.
 
-#include "ipam/address.h"
 #include "common/error.h"
-#include "common/quote.h"
 #include "common/log.h"
+#include "common/quote.h"
 #include "common/short_id.h"
 #include "common/undo.h"
+#include "ipam/address.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_options.h"
 #include "plugin/network_subnets.h"
@@ -172,8 +172,8 @@ void NetworkDriver::apply_network(const CreateNetworkRequest& request, NetworkPl
   if (to_make) {
     create_parent(*to_make);
     undo.add([&] { kernel_.delete_link(to_make->name); });
-    log::info("created " + std::string(name_of(to_make->kind)) + " link " + to_make->name + " for network " +
-              short_id(network.id));
+    log::info("created " + std::string(name_of(to_make->kind)) + " link " + to_make->name +
+              " for network " + short_id(network.id));
   }
   if (!network.host_access.empty()) host_access_.create_link(network);
   undo.commit();

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "ipam/address.h"
 #include "common/error.h"
 #include "common/macvlan_mode.h"
 #include "common/quote.h"
+#include "ipam/address.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -40,7 +40,7 @@ std::string suggestion(const std::string& key) {
 }  // namespace
 
 void check_link_name(const std::string& option, const std::string& name) {
-  const std::string what = "option " + option + "=" + shown_value(name) + ": ";
+  const std::string what = "option " + option + "=" + quote(name) + ": ";
   if (name.empty()) throw invalid(what + "a link name is needed, such as eth0 or eth0.100");
   if (name.size() > 15) {
     throw invalid(what + "link names are at most 15 characters (this one has " +
@@ -65,16 +65,15 @@ std::optional<VlanName> parse_vlan_name(const std::string& name) {
   const std::string base = name.substr(0, dot);
   const std::string id = name.substr(dot + 1);
   if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
-    throw invalid("option parent=" + shown_value(name) +
-                  ": the VLAN id after the last '.' must be a " +
+    throw invalid("option parent=" + quote(name) + ": the VLAN id after the last '.' must be a " +
                   "number from 1 to 4094, as in eth0.100");
   }
   const long vid = id.size() > 5 ? 99999 : std::stol(id);
   if (vid < 1 || vid > 4094) {
-    throw invalid("option parent=" + shown_value(name) + ": VLAN id " + shown_bare(id, 8) +
+    throw invalid("option parent=" + quote(name) + ": VLAN id " + quote_bare(id, 8) +
                   " is outside 1-4094");
   }
-  if (base == "lo") throw invalid("option parent=" + shown_value(name) + ": lo cannot carry VLANs");
+  if (base == "lo") throw invalid("option parent=" + quote(name) + ": lo cannot carry VLANs");
   return VlanName{base, static_cast<int>(vid)};
 }
 
@@ -82,8 +81,8 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
   NetworkOptions o;
   for (const auto& [key, value] : generic) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
-      throw invalid("unknown option " + shown_value(key) + suggestion(key) +
-                    "; mvlan's options are " + kKnownList);
+      throw invalid("unknown option " + quote(key) + suggestion(key) + "; mvlan's options are " +
+                    kKnownList);
     }
   }
   if (auto it = generic.find("parent"); it != generic.end()) {
@@ -93,7 +92,7 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
   if (auto it = generic.find("macvlan_mode"); it != generic.end()) {
     auto mode = parse_macvlan_mode(it->second);
     if (!mode) {
-      throw invalid("option macvlan_mode=" + shown_value(it->second) +
+      throw invalid("option macvlan_mode=" + quote(it->second) +
                     ": valid modes are bridge (default), private, vepa and passthru");
     }
     o.mode = *mode;
@@ -102,14 +101,14 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
     const std::string& v = it->second;
     if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos ||
         std::stoul(v) < 68) {
-      throw invalid("option mtu=" + shown_value(v) +
+      throw invalid("option mtu=" + quote(v) +
                     ": give a whole number from 68 up to the parent link's MTU");
     }
     o.mtu = static_cast<unsigned>(std::stoul(v));
   }
   if (auto it = generic.find("host_access"); it != generic.end()) {
     if (it->second != "auto" && !ipam::Address::parse(it->second)) {
-      throw invalid("option host_access=" + shown_value(it->second) +
+      throw invalid("option host_access=" + quote(it->second) +
                     ": give the host's address on the network without a prefix length (such as "
                     "192.0.2.254, inside the subnet), or auto to take one from the pool");
     }
@@ -123,7 +122,7 @@ void check_docker_id(const char* field, const std::string& id) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   });
   if (!ok) {
-    throw invalid(std::string("field ") + field + " " + shown_value(id) +
+    throw invalid(std::string("field ") + field + " " + quote(id) +
                   " is not a Docker id (1 to 128 letters and digits)");
   }
 }

@@ -16,7 +16,7 @@ std::vector<store::SubnetRecord> parse_subnets(const std::vector<IpamData>& data
     const auto pool = ipam::Cidr::parse(data[i].pool);
     const char* subnet_example = v4 ? "192.0.2.0/24" : "2001:db8::/64";
     if (!pool || pool->address.family() != family || pool->has_host_bits()) {
-      throw invalid(at + "Pool " + shown_value(data[i].pool) + " is not an " + family_name +
+      throw invalid(at + "Pool " + quote(data[i].pool) + " is not an " + family_name +
                     " subnet such as " + subnet_example);
     }
     store::SubnetRecord record;
@@ -26,7 +26,7 @@ std::vector<store::SubnetRecord> parse_subnets(const std::vector<IpamData>& data
       const std::string example = v4 ? "192.0.2.1/24" : "2001:db8::1/64";
       const auto gateway = ipam::Cidr::parse(data[i].gateway);
       if (!gateway) {
-        throw invalid(at + "Gateway " + shown_value(data[i].gateway) +
+        throw invalid(at + "Gateway " + quote(data[i].gateway) +
                       " is not an address with a prefix length such as " + example);
       }
       // Join hands it to Docker as this family's gateway: the other family's would break routing.

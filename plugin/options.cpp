@@ -203,8 +203,8 @@ IpamBackend parse_ipam_backend(const Environment& env) {
   size_t start = 0;
   while (start <= endpoints.size()) {
     const size_t comma = endpoints.find(',', start);
-    std::string e = endpoints.substr(start, comma == std::string::npos ? std::string::npos
-                                                                        : comma - start);
+    std::string e =
+        endpoints.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     start = comma == std::string::npos ? endpoints.size() + 1 : comma + 1;
     std::smatch m;
     if (!std::regex_match(e, m, url) || std::stoi(m[3]) == 0 || std::stoi(m[3]) > 65535) {

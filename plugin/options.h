@@ -8,16 +8,16 @@
 #include <string>
 #include <vector>
 
-#include "etcd/client.h"
 #include "common/log.h"
+#include "etcd/client.h"
 
 namespace mvlan::plugin {
 
 // Where pools and grants live: the local database (default) or an etcd cluster shared by hosts.
 // Environment only, like MVLAN_DEFAULT_POOLS: serve, status and release-host read the same.
 struct IpamBackend {
-  bool etcd = false;            // MVLAN_IPAM_BACKEND=sqlite|etcd
-  etcd::Settings etcd_settings;  // MVLAN_ETCD_ENDPOINTS, _CACERT, _CERT, _KEY, _TIMEOUT
+  bool etcd = false;               // MVLAN_IPAM_BACKEND=sqlite|etcd
+  etcd::Settings etcd_settings;    // MVLAN_ETCD_ENDPOINTS, _CACERT, _CERT, _KEY, _TIMEOUT
   std::string prefix = "/mvlan/";  // MVLAN_ETCD_PREFIX
   std::string host_id;             // MVLAN_HOST_ID, default the host name
 };

@@ -22,8 +22,8 @@ void NetworkDriver::reconcile() {
     } else if (!kernel_.find_link(parent.name)) {
       try {
         create_parent(parent);
-        log::info("reconcile: re-created missing " + std::string(name_of(parent.kind)) +
-                  " link " + parent.name);
+        log::info("reconcile: re-created missing " + std::string(name_of(parent.kind)) + " link " +
+                  parent.name);
       } catch (const std::exception& e) {
         log::error(std::string("reconcile: ") + e.what());
       }

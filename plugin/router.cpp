@@ -1,8 +1,8 @@
 #include "plugin/router.h"
 
 #include "common/error.h"
-#include "common/quote.h"
 #include "common/log.h"
+#include "common/quote.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -50,7 +50,7 @@ Reply Router::dispatch(const std::string& path, const std::string& body) const {
   auto it = routes_.find(path);
   if (it == routes_.end()) {
     return {404, error_body(interface_of(path),
-                            "mvlan does not implement " + shown_bare(path, 100) +
+                            "mvlan does not implement " + quote_bare(path, 100) +
                                 "; it serves Plugin.Activate, NetworkDriver.* and IpamDriver.*")};
   }
   const std::string method = path.substr(1);
@@ -64,8 +64,9 @@ Reply Router::dispatch(const std::string& path, const std::string& body) const {
     // first try consumed: an empty body that misses a field is that retry (the plugin restarted
     // mid-request), which the bare "missing field" would not tell the user.
     if (e.kind == ErrorKind::Invalid && is_blank(body)) {
-      message += "; the request had no body at all, which is how Docker retries a request that "
-                 "was cut off by a plugin restart: run the command again";
+      message +=
+          "; the request had no body at all, which is how Docker retries a request that "
+          "was cut off by a plugin restart: run the command again";
     }
     if (e.kind == ErrorKind::Kernel) {
       log::warn(method + " kernel error: " + message);

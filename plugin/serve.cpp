@@ -10,13 +10,13 @@
 #include <mutex>
 #include <thread>
 
-#include "ipam/allocator.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "etcd/host_lease.h"
+#include "ipam/allocator.h"
 #include "netlink/libnl_kernel.h"
 #include "plugin/ipam_api.h"
 #include "plugin/ipam_driver.h"
-#include "common/log.h"
 #include "plugin/network_api.h"
 #include "plugin/network_driver.h"
 #include "plugin/state_lock.h"
@@ -105,7 +105,8 @@ int serve(const ServeOptions& options) {
       } catch (const Error& e) {
         if (e.kind != ErrorKind::Store) throw;
         // Running containers need no etcd: serve, and register once etcd answers.
-        log::warn(std::string(e.what()) + "; serving anyway, address requests fail until it is back");
+        log::warn(std::string(e.what()) +
+                  "; serving anyway, address requests fail until it is back");
       }
       lease->start();
       log::info("IPAM in etcd " + stores.etcd->endpoints() + " under " + options.ipam.prefix +

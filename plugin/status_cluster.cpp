@@ -54,7 +54,8 @@ json cluster_json(const ipam::ClusterStatus& c, const std::string& this_host,
     json grants = json::array();
     for (const auto& g : set.grants) {
       json holders = json::array();
-      for (const auto& [host, pool] : g.holders) holders.push_back({{"Host", host}, {"PoolID", pool}});
+      for (const auto& [host, pool] : g.holders)
+        holders.push_back({{"Host", host}, {"PoolID", pool}});
       json entry{{"Address", g.address.str()},
                  {"Kind", use_of(g, this_host, held)},
                  {"Grant", ipam::name_of(g.kind)},
@@ -76,8 +77,7 @@ json cluster_json(const ipam::ClusterStatus& c, const std::string& this_host,
 }
 
 void print_cluster(const ipam::ClusterStatus& c, const std::string& endpoints,
-                   const std::string& this_host, const EndpointAddresses& held,
-                   std::ostream& out) {
+                   const std::string& this_host, const EndpointAddresses& held, std::ostream& out) {
   out << "etcd " << endpoints << "  this host " << this_host << "  live hosts";
   for (const auto& h : c.live_hosts) out << " " << h;
   out << (c.live_hosts.empty() ? " -" : "") << "\n";
@@ -87,8 +87,7 @@ void print_cluster(const ipam::ClusterStatus& c, const std::string& endpoints,
         << set.grants.size() << " on all hosts\n";
     for (const auto& [host, p] : set.pools) {
       out << "  host " << host << "  pool " << p.id << "  ip-range "
-          << (p.range ? p.range->str() : "-") << "  allocation " << ipam::name_of(p.order)
-          << "\n";
+          << (p.range ? p.range->str() : "-") << "  allocation " << ipam::name_of(p.order) << "\n";
     }
     for (const auto& g : set.grants) {
       out << "    " << std::left << std::setw(40) << g.address.str() << std::setw(10)

@@ -33,9 +33,15 @@ json network_json(const store::NetworkRecord& n,
   for (const auto& s : n.subnets) {
     subnets.push_back({{"Subnet", s.subnet}, {"Gateway", s.gateway}});
   }
-  return json{{"NetworkID", n.id},       {"Parent", n.parent},     {"Mode", name_of(n.mode)},
-              {"MTU", n.mtu},            {"Internal", n.internal}, {"IPv6", n.ipv6},
-              {"Subnets", subnets},      {"Endpoints", eps},       {"HostAccess", n.host_access},
+  return json{{"NetworkID", n.id},
+              {"Parent", n.parent},
+              {"Mode", name_of(n.mode)},
+              {"MTU", n.mtu},
+              {"Internal", n.internal},
+              {"IPv6", n.ipv6},
+              {"Subnets", subnets},
+              {"Endpoints", eps},
+              {"HostAccess", n.host_access},
               {"HostLink", n.host_access.empty() ? "" : host_link_name(n.id)}};
 }
 
@@ -50,13 +56,12 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
         << (n.mtu ? std::to_string(n.mtu) : "inherited") << (n.internal ? "  internal" : "")
         << "\n";
     for (const auto& s : n.subnets) {
-      out << "    subnet " << (s.subnet.empty() ? "unknown (stored by an older mvlan)" : s.subnet) << "  gateway "
-          << (s.gateway.empty() ? "-" : s.gateway) << (s.gateway_pool.empty() ? "" : " (mvlan's pick)")
-          << "\n";
+      out << "    subnet " << (s.subnet.empty() ? "unknown (stored by an older mvlan)" : s.subnet)
+          << "  gateway " << (s.gateway.empty() ? "-" : s.gateway)
+          << (s.gateway_pool.empty() ? "" : " (mvlan's pick)") << "\n";
     }
     if (!n.host_access.empty()) {
-      out << "    host access " << n.host_access << "  link " << host_link_name(n.id)
-          << "\n";
+      out << "    host access " << n.host_access << "  link " << host_link_name(n.id) << "\n";
     }
     for (const auto& e : endpoints) {
       if (e.network_id != n.id) continue;

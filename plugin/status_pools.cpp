@@ -65,9 +65,8 @@ json pool_json(const ipam::PoolStatus& s, const EndpointAddresses& held) {
   }
   json bindings = json::array();
   for (const auto& b : s.bindings) {
-    json entry{{"Name", b.name},
-               {"Address", b.address.str()},
-               {"State", b.parked_at ? "parked" : "held"}};
+    json entry{
+        {"Name", b.name}, {"Address", b.address.str()}, {"State", b.parked_at ? "parked" : "held"}};
     if (b.parked_at) entry["ParkedSince"] = utc(*b.parked_at);
     if (const auto ep = held.endpoint_of(b.address.str()); !ep.empty() && !b.parked_at) {
       entry["EndpointID"] = ep;

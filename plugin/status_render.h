@@ -45,8 +45,7 @@ void print_pools(const std::vector<ipam::PoolStatus>& pools, const EndpointAddre
 json cluster_json(const ipam::ClusterStatus& c, const std::string& this_host,
                   const EndpointAddresses& held);
 void print_cluster(const ipam::ClusterStatus& c, const std::string& endpoints,
-                   const std::string& this_host, const EndpointAddresses& held,
-                   std::ostream& out);
+                   const std::string& this_host, const EndpointAddresses& held, std::ostream& out);
 
 // This host's networks with their endpoints.
 json network_json(const store::NetworkRecord& n,

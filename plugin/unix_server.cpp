@@ -15,8 +15,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "common/quote.h"
 #include "common/log.h"
+#include "common/quote.h"
 
 namespace mvlan::plugin {
 namespace {
@@ -151,8 +151,8 @@ void UnixServer::start() {
             break;
           case 404:
           case 405:
-            message = "mvlan does not implement " + shown_bare(req.method, 16) + " " +
-                      shown_bare(req.path, 100) +
+            message = "mvlan does not implement " + quote_bare(req.method, 16) + " " +
+                      quote_bare(req.path, 100) +
                       "; it serves POST /Plugin.Activate, /NetworkDriver.* and /IpamDriver.*";
             break;
           default:

@@ -244,8 +244,9 @@ Error Database::store_error(const SQLite::Exception& e) const {
                   code == SQLITE_CANTOPEN;
   const std::string refusal = io ? write_refusal(std::filesystem::path(path_).parent_path()) : "";
   if (refusal == "read-only") {
-    hint = "; the file system holding it is read-only: make it writable and retry (nothing was "
-           "changed)";
+    hint =
+        "; the file system holding it is read-only: make it writable and retry (nothing was "
+        "changed)";
   } else if (code == SQLITE_FULL || refusal == "full") {
     hint = "; the disk holding it is full: free space and retry (nothing was changed)";
   } else {

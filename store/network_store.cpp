@@ -17,8 +17,8 @@ constexpr const char* kEndpointColumns =
 // The text columns hold what name_of() wrote; anything else is a database mvlan did not write.
 [[noreturn]] void unknown_value(const std::string& table, const std::string& row,
                                 const std::string& column, const std::string& value) {
-  throw Error(ErrorKind::Store, "the state database's " + table + " row " + row + " has " +
-                                    column + " '" + value + "', which mvlan does not know");
+  throw Error(ErrorKind::Store, "the state database's " + table + " row " + row + " has " + column +
+                                    " '" + value + "', which mvlan does not know");
 }
 
 NetworkRecord network_from(SQLite::Statement& s) {
@@ -57,8 +57,8 @@ ParentKind kind_from(const std::string& name, const std::string& text) {
 
 OwnedParent parent_from(SQLite::Statement& s) {
   const std::string name = s.getColumn(0).getString();
-  return OwnedParent{name, kind_from(name, s.getColumn(1).getString()),
-                     s.getColumn(2).getString(), s.getColumn(3).getInt()};
+  return OwnedParent{name, kind_from(name, s.getColumn(1).getString()), s.getColumn(2).getString(),
+                     s.getColumn(3).getInt()};
 }
 
 }  // namespace
@@ -166,9 +166,9 @@ NetworkRemoval NetworkStore::remove_network(const std::string& id) {
       s.bind(1, id);
       while (s.executeStep()) removal.endpoint_links.push_back(s.getColumn(0).getString());
     }
-    for (const char* sql :
-         {"DELETE FROM endpoints WHERE network_id = ?",
-          "DELETE FROM network_subnets WHERE network_id = ?", "DELETE FROM networks WHERE id = ?"}) {
+    for (const char* sql : {"DELETE FROM endpoints WHERE network_id = ?",
+                            "DELETE FROM network_subnets WHERE network_id = ?",
+                            "DELETE FROM networks WHERE id = ?"}) {
       auto& s = db_.statement(sql);
       s.bind(1, id);
       s.exec();

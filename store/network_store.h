@@ -13,10 +13,10 @@ namespace mvlan::store {
 
 // One subnet of a network (IPv4Data/IPv6Data) and its gateway.
 struct SubnetRecord {
-  int family = 4;               // 4 or 6
-  std::string subnet;           // canonical prefix; "" for a network stored before subnets were
-  std::string gateway;          // plain address, "" when none
-  std::string gateway_pool;     // the PoolID when mvlan reserved the gateway itself, else ""
+  int family = 4;            // 4 or 6
+  std::string subnet;        // canonical prefix; "" for a network stored before subnets were
+  std::string gateway;       // plain address, "" when none
+  std::string gateway_pool;  // the PoolID when mvlan reserved the gateway itself, else ""
 };
 
 struct NetworkRecord {

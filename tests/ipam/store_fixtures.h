@@ -9,18 +9,11 @@
 
 #include "ipam/allocator.h"
 #include "common/error.h"
+#include "tests/support/temp_dir.h"
 
 namespace mvlan::ipam::test {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/mvlan-store-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string db() const { return path + "/mvlan.db"; }
-};
+using mvlan::test::TempDir;
 
 inline PoolSpec spec(const char* subnet, const char* range = nullptr, bool v6 = false) {
   PoolRequest r;

@@ -193,25 +193,3 @@ TEST_CASE("16 threads allocating at once never get the same address", "[store]")
   CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
   CHECK(all.size() == 640);
 }
-
-TEST_CASE("a foreign or corrupt database file is refused and left untouched", "[store]") {
-  TempDir dir;
-  {
-    SQLite::Database other(dir.db(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    other.exec("CREATE TABLE photos (id INTEGER)");
-  }
-  const auto size = std::filesystem::file_size(dir.db());
-  CHECK_THROWS_WITH(store::Database(dir.db(), store::Database::Mode::ReadWrite),
-                    Catch::Contains("not an mvlan database") && Catch::Contains(dir.db()));
-  CHECK(std::filesystem::file_size(dir.db()) == size);
-
-  TempDir garbage;
-  {
-    std::FILE* f = std::fopen(garbage.db().c_str(), "w");
-    std::fputs("this is not sqlite at all, just some text that fills a header........", f);
-    std::fclose(f);
-  }
-  CHECK_THROWS_WITH(store::Database(garbage.db(), store::Database::Mode::ReadWrite),
-                    Catch::Contains(garbage.db()));
-  CHECK(std::filesystem::exists(garbage.db()));
-}

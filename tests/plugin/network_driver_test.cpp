@@ -11,6 +11,7 @@
 #include "plugin/mac.h"
 #include "plugin/network_api.h"
 #include "plugin/network_driver.h"
+#include "tests/support/endpoint_request.h"
 #include "tests/support/fake_kernel.h"
 
 using namespace mvlan;
@@ -24,16 +25,7 @@ const std::string kNet2 = "876d82eb95174b22a54d00fbe0c8d177975d095458fa4a656cbdc
 const std::string kEp1 = "186048c5dbd0dc2ae5343b39705c208bcfda9d6cb5c194954118d742d76546ad";
 const std::string kEp2 = "60d9877deda382f7e23595cd12421c3b1e646cccdb34a95ce0d54f7d8361f382";
 
-// An endpoint as the JSON edge hands it over: parsed, "" for none.
-CreateEndpointRequest endpoint(const std::string& net_id, const std::string& id,
-                               const std::string& address4, const std::string& address6,
-                               const std::string& mac) {
-  CreateEndpointRequest r{net_id, id, std::nullopt, std::nullopt, std::nullopt};
-  if (!address4.empty()) r.address4 = *ipam::Cidr::parse(address4);
-  if (!address6.empty()) r.address6 = *ipam::Cidr::parse(address6);
-  if (!mac.empty()) r.mac = *parse_mac(mac);
-  return r;
-}
+using mvlan::test::endpoint_request;
 
 struct Fixture {
   std::string dir;
@@ -73,7 +65,7 @@ struct Fixture {
   }
   CreateEndpointRequest ep(const std::string& net_id, const std::string& id,
                            const std::string& mac = "") {
-    return endpoint(net_id, id, "192.0.2.10/24", "", mac);
+    return endpoint_request(net_id, id, "192.0.2.10/24", "", mac);
   }
 };
 
@@ -268,7 +260,8 @@ TEST_CASE("Join makes a macvlan link with the network's mode and the endpoint's 
   r.ipv6_data = {{"2001:db8:1::/64", "2001:db8:1::1/64"}};
   f.driver->create_network(r);
   f.driver->create_endpoint(
-      endpoint(kNet1, kEp1, "192.0.2.10/24", "2001:db8:1::10/64", "02:42:c0:00:02:0a"));
+      endpoint_request(kNet1, kEp1, "192.0.2.10/24", "2001:db8:1::10/64",
+                       "02:42:c0:00:02:0a"));
   auto joined = f.driver->join(kNet1, kEp1);
   CHECK(joined.link == "mv" + kEp1.substr(0, 12));
   CHECK(joined.link.size() <= 15);
@@ -308,8 +301,9 @@ TEST_CASE("an endpoint still holding a released address is dropped with its link
   f.driver->create_network(f.net(kNet1, {{"parent", "eth1"}}));
   f.driver->create_network(f.net(kNet2, {{"parent", "eth2"}}));
   // Docker's spellings are kept apart from the canonical one the release names.
-  f.driver->create_endpoint(endpoint(kNet1, kEp1, "192.0.2.10/24", "2001:DB8:0:0::a/64", ""));
-  f.driver->create_endpoint(endpoint(kNet2, kEp2, "192.0.2.100/24", "2001:db8::a0/64", ""));
+  f.driver->create_endpoint(
+      endpoint_request(kNet1, kEp1, "192.0.2.10/24", "2001:DB8:0:0::a/64", ""));
+  f.driver->create_endpoint(endpoint_request(kNet2, kEp2, "192.0.2.100/24", "2001:db8::a0/64", ""));
   const auto link = f.driver->join(kNet1, kEp1).link;  // a link to clean, if one were there
   CHECK(f.store->endpoint(kEp1)->address6 == "2001:db8::a/64");
 
@@ -619,7 +613,7 @@ TEST_CASE("a host link deleted while mvlan runs comes back at the next Join, wit
   f.driver->create_endpoint(f.ep(kNet1, kEp1));
   f.driver->join(kNet1, kEp1);
   f.kernel.delete_link(kHost1);
-  f.driver->create_endpoint(endpoint(kNet1, kEp2, "192.0.2.11/24", "", ""));
+  f.driver->create_endpoint(endpoint_request(kNet1, kEp2, "192.0.2.11/24", "", ""));
   f.driver->join(kNet1, kEp2);
   CHECK(f.routes(kHost1) == std::set<std::string>{"192.0.2.10/32 src 192.0.2.254",
                                                   "192.0.2.11/32 src 192.0.2.254"});

@@ -15,6 +15,7 @@
 #include "ipam/sqlite_pool_store.h"
 #include "plugin/network_driver.h"
 #include "plugin/network_subnets.h"
+#include "tests/support/endpoint_request.h"
 #include "tests/support/fake_kernel.h"
 
 using namespace mvlan;
@@ -101,10 +102,7 @@ struct Lab {
   }
   JoinAnswer join(const std::string& ep, const std::string& address4,
                   const std::string& address6 = "") {
-    CreateEndpointRequest r{kNet, ep, std::nullopt, std::nullopt, std::nullopt};
-    if (!address4.empty()) r.address4 = *ipam::Cidr::parse(address4);
-    if (!address6.empty()) r.address6 = *ipam::Cidr::parse(address6);
-    driver->create_endpoint(r);
+    driver->create_endpoint(mvlan::test::endpoint_request(kNet, ep, address4, address6));
     return driver->join(kNet, ep);
   }
 };

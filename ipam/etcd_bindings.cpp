@@ -10,11 +10,7 @@
 
 namespace mvlan::ipam {
 
-using etcd_records::binding_in;
-using etcd_records::from_hex;
-using etcd_records::hex;
-using etcd_records::parse_value;
-using etcd_records::TxnPlan;
+using namespace etcd_records;  // the store's key, record and transaction helpers
 using json = nlohmann::json;
 
 std::string EtcdPoolStore::name_key(const std::string& host, const std::string& pool_id,

@@ -11,10 +11,7 @@ namespace {
 
 using json = nlohmann::json;
 using etcd::Op;
-using etcd_records::binding_in;
-using etcd_records::for_each_key;
-using etcd_records::from_hex;
-using etcd_records::parse_value;
+using namespace etcd_records;  // the store's key, record and transaction helpers
 
 }  // namespace
 

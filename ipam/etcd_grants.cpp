@@ -17,20 +17,7 @@ namespace {
 using json = nlohmann::json;
 using etcd::Compare;
 using etcd::Op;
-using etcd_records::Attempt;
-using etcd_records::binding_in;
-using etcd_records::for_each_key;
-using etcd_records::from_hex;
-using etcd_records::hex;
-using etcd_records::kept_changing;
-using etcd_records::kMaxAttempts;
-using etcd_records::nonce;
-using etcd_records::now_text;
-using etcd_records::parse_value;
-using etcd_records::read_one;
-using etcd_records::retry;
-using etcd_records::TxnPlan;
-using etcd_records::undone;
+using namespace etcd_records;  // the store's key, record and transaction helpers
 using MaybeKv = std::optional<etcd::KeyValue>;
 
 constexpr long long kPage = 256;

@@ -14,13 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 using etcd::Op;
-using etcd_records::for_each_key;
-using etcd_records::from_hex;
-using etcd_records::hex;
-using etcd_records::parse_value;
-using etcd_records::read_one;
-using etcd_records::TxnPlan;
-using etcd_records::undone;
+using namespace etcd_records;  // the store's key, record and transaction helpers
 
 // etcd allows 128 operations per transaction by default: a record and its binding's index each.
 constexpr size_t kRecordsPerTxn = 60;

@@ -18,13 +18,7 @@ namespace {
 using json = nlohmann::json;
 using etcd::Compare;
 using etcd::Op;
-using etcd_records::Attempt;
-using etcd_records::binding_in;
-using etcd_records::parse_value;
-using etcd_records::read_one;
-using etcd_records::retry;
-using etcd_records::TxnPlan;
-using etcd_records::undone;
+using namespace etcd_records;  // the store's key, record and transaction helpers
 using MaybeKv = std::optional<etcd::KeyValue>;
 
 // Docker writes MACs in lowercase, a user's --mac-address may not be.

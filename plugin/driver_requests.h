@@ -9,22 +9,24 @@
 
 #include "ipam/address.h"
 #include "netlink/kernel.h"
+#include "plugin/network_options.h"
 
 namespace mvlan::plugin {
 
-struct IpamData {
-  std::string pool;
-  std::string gateway;             // CIDR as Docker sends it, "" when none
-  std::string address_space = "";  // with pool, names mvlan's IPAM pool
+// One entry of IPv4Data or IPv6Data, checked at the edge: a subnet of its family without host
+// bits, its gateway inside it.
+struct NetworkSubnet {
+  ipam::Prefix subnet;
+  std::optional<ipam::Address> gateway;  // none: the engine allocated none
+  std::string address_space;             // with subnet, names mvlan's IPAM pool
 };
 
 struct CreateNetworkRequest {
   std::string network_id;
-  std::map<std::string, std::string> generic;  // -o key=value
+  NetworkOptions options;  // -o key=value, checked
   bool internal = false;
   bool ipv6 = false;
-  std::vector<IpamData> ipv4;
-  std::vector<IpamData> ipv6_data;
+  std::vector<NetworkSubnet> subnets;  // IPv4Data, then IPv6Data, each in Docker's order
 };
 
 struct CreateEndpointRequest {

@@ -42,46 +42,47 @@ bool is_host_link_name(const std::string& name) {
   return name.find_first_not_of("0123456789abcdef", 2) == std::string::npos;
 }
 
-void HostAccess::reserve_address(const CreateNetworkRequest& request, const std::string& wanted,
-                                 store::NetworkRecord& network) {
-  const std::string what = "option host_access=" + wanted + ": ";
+void HostAccess::reserve_address(const CreateNetworkRequest& request,
+                                 const HostAccessOption& wanted, store::NetworkRecord& network) {
+  const std::string what = "option host_access=" + wanted.text + ": ";
   if (!pools_) {
     throw invalid(what +
                   "needs mvlan as the IPAM driver too (--ipam-driver mvlan), which keeps "
                   "the host's address from every container");
   }
-  std::optional<ipam::Address> address;
-  if (wanted != "auto") address = ipam::Address::parse(wanted);
-  const ipam::Family family =
-      address ? address->family() : (request.ipv4.empty() ? ipam::Family::V6 : ipam::Family::V4);
-  const auto& data = family == ipam::Family::V4 ? request.ipv4 : request.ipv6_data;
-  if (data.empty()) {
-    throw invalid(what + "the network has no " + ipam::name_of(family) + " subnet");
-  }
+  const auto& address = wanted.address;
+  const ipam::Family family = address                   ? address->family()
+                              : request.subnets.empty() ? ipam::Family::V6
+                                                        : request.subnets.front().subnet.family();
   // The subnet holding the address given, or for auto the family's first one; subnets follow
   // Docker's data in order, IPv4 first.
-  const size_t first = family == ipam::Family::V4 ? 0 : request.ipv4.size();
   std::optional<size_t> chosen;
   std::string subnets;
-  for (size_t i = 0; i < data.size(); ++i) {
-    const auto subnet = *ipam::Prefix::parse(network.subnets[first + i].subnet);
+  size_t of_family = 0;
+  for (size_t i = 0; i < request.subnets.size(); ++i) {
+    const ipam::Prefix& subnet = request.subnets[i].subnet;
+    if (subnet.family() != family) continue;
+    ++of_family;
     subnets += (subnets.empty() ? "" : ", ") + subnet.str();
     if (!chosen && (!address || subnet.contains(*address))) chosen = i;
   }
+  if (of_family == 0) {
+    throw invalid(what + "the network has no " + ipam::name_of(family) + " subnet");
+  }
   if (!chosen) {
     throw invalid(what + "the address is outside the network's " +
-                  (data.size() > 1 ? "subnets " : "subnet ") + subnets +
-                  "; give an address inside " + (data.size() > 1 ? "one of them" : "it"));
+                  (of_family > 1 ? "subnets " : "subnet ") + subnets + "; give an address inside " +
+                  (of_family > 1 ? "one of them" : "it"));
   }
-  const auto& record = network.subnets[first + *chosen];
-  const auto subnet = *ipam::Prefix::parse(record.subnet);
+  const NetworkSubnet& data = request.subnets[*chosen];
+  const auto& record = network.subnets[*chosen];
   // The IPAM and the driver meet only through (address space, subnet); the pool whose gateway is
   // this subnet's is the network's own.
-  const auto pool = network_pool(*pools_, data[*chosen].address_space, subnet, record.gateway);
+  const auto pool = network_pool(*pools_, data.address_space, data.subnet, record.gateway);
   if (!pool) {
-    throw invalid(what + "subnet " + subnet.str() + " is not a pool of mvlan's IPAM; create the " +
-                  "network with --ipam-driver mvlan, which keeps the host's address from every " +
-                  "container");
+    throw invalid(what + "subnet " + data.subnet.str() +
+                  " is not a pool of mvlan's IPAM; create the network with --ipam-driver mvlan, "
+                  "which keeps the host's address from every container");
   }
   ipam::AddressRequest grant;
   grant.address = address;

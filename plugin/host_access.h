@@ -29,9 +29,9 @@ class HostAccess {
   HostAccess(store::NetworkStore& store, kernel::Kernel& kernel, ipam::PoolStore* pools)
       : store_(store), kernel_(kernel), pools_(pools) {}
 
-  // Reserves `wanted` ("auto" or a plain address) in the network's pool and records it in
-  // `network` (host_access, host_pool). Throws Error(Invalid) naming the option.
-  void reserve_address(const CreateNetworkRequest& request, const std::string& wanted,
+  // Reserves `wanted` in the pool of one of the request's subnets and records it in `network`
+  // (host_access, host_pool). Throws Error(Invalid) naming the option.
+  void reserve_address(const CreateNetworkRequest& request, const HostAccessOption& wanted,
                        store::NetworkRecord& network);
   // Best effort: a failure is logged.
   void release_address(const store::NetworkRecord& network);

@@ -27,14 +27,12 @@ class NetworkDriver {
 
   // Engines >= 28 ask before allocating a gateway. mvlan always answers skip: the engine asks
   // per network, without the subnets, and a /31 or /32 has no address to spare. A gateway the
-  // user gave is allocated anyway; create_network picks the others where there is room. Options
-  // CreateNetwork will refuse are not refused here (GwAllocCheck names no network; CreateNetwork's
-  // error does: a swarm node meets a --config-only network's options only at its first task).
+  // user gave is allocated anyway; create_network picks the others where there is room.
   struct GatewaySkip {
     bool ipv4 = false;
     bool ipv6 = false;
   };
-  GatewaySkip gateway_skip(const std::map<std::string, std::string>& generic, bool internal);
+  GatewaySkip gateway_skip() const { return {true, true}; }
   // Every refusal of the request names the network (12 characters of its id).
   void create_network(const CreateNetworkRequest& request);
   void delete_network(const std::string& network_id);
@@ -64,7 +62,6 @@ class NetworkDriver {
   struct NetworkPlan {
     store::NetworkRecord network;
     std::optional<store::OwnedParent> to_make;  // a VLAN or dummy parent mvlan creates
-    std::optional<std::string> host_access;     // -o host_access as given
   };
   // Validates the request against the options, the store and the links; no side effects. Throws
   // the refusal. The caller holds mutex_.

@@ -15,13 +15,12 @@ namespace mvlan::plugin {
 void NetworkDriver::reserve_gateways(const CreateNetworkRequest& request,
                                      store::NetworkRecord& network) {
   if (network.internal || !pools_) return;
-  size_t v4_index = 0;
-  size_t v6_index = 0;
-  for (auto& s : network.subnets) {
-    const auto& data = s.family == 4 ? request.ipv4[v4_index++] : request.ipv6_data[v6_index++];
-    const auto subnet = *ipam::Prefix::parse(s.subnet);
-    if (!s.gateway.empty() || !has_room_for_gateway(subnet)) continue;
-    const auto pool = network_pool(*pools_, data.address_space, subnet, "");
+  // The network's subnets are the request's, in its order.
+  for (size_t i = 0; i < request.subnets.size(); ++i) {
+    const NetworkSubnet& data = request.subnets[i];
+    store::SubnetRecord& s = network.subnets[i];
+    if (data.gateway || !has_room_for_gateway(data.subnet)) continue;
+    const auto pool = network_pool(*pools_, data.address_space, data.subnet, "");
     if (!pool) continue;  // another IPAM's subnet: no gateway, as with Docker's own macvlan
     ipam::AddressRequest grant;
     grant.gateway = true;

@@ -20,25 +20,6 @@ Error no_such_link(const std::string& parent) {
                  "have mvlan create an 802.1Q VLAN link on NAME");
 }
 
-// A shim link joins the containers' macvlan links on their parent: only bridge and vepa networks
-// let it reach them, and an internal network is cut off from the host on purpose.
-void check_host_access(const NetworkOptions& options, bool internal) {
-  if (!options.host_access) return;
-  const std::string what = "option host_access=" + *options.host_access + ": ";
-  if (internal || !options.parent) {
-    throw invalid(what + "an internal network (--internal, or no parent) is cut off from the " +
-                  "host on purpose; drop one of the two");
-  }
-  if (options.mode == kernel::MacvlanMode::Passthru) {
-    throw invalid(what + "macvlan_mode=passthru gives the parent to a single container, so the " +
-                  "host's link cannot join it; use bridge mode");
-  }
-  if (options.mode == kernel::MacvlanMode::Private) {
-    throw invalid(what + "macvlan_mode=private keeps the macvlan links of a parent apart, so the " +
-                  "host's link could not reach the containers; use bridge mode");
-  }
-}
-
 }  // namespace
 
 std::string NetworkDriver::dummy_parent_name(const std::string& network_id) {
@@ -62,44 +43,25 @@ void NetworkDriver::create_parent(const store::OwnedParent& parent) {
   }
 }
 
-NetworkDriver::GatewaySkip NetworkDriver::gateway_skip(
-    const std::map<std::string, std::string>& generic, bool internal) {
-  // Options CreateNetwork will refuse are not refused here: GwAllocCheck names no network, and
-  // the user must learn which network has the typo (CreateNetwork's error names it).
-  try {
-    const NetworkOptions options = parse_network_options(generic);
-    check_host_access(options, internal);
-  } catch (const Error& e) {
-    if (e.kind != ErrorKind::Invalid) throw;
-    log::info(std::string("GwAllocCheck: options CreateNetwork will refuse: ") + e.what());
-  }
-  return {true, true};
-}
-
 void NetworkDriver::create_network(const CreateNetworkRequest& request) {
   check_docker_id("NetworkID", request.network_id);
-  try {
+  naming_network(request.network_id, [&] {
     std::lock_guard lock(mutex_);
     apply_network(request, plan_network(request));
-  } catch (const Error& e) {
-    if (e.kind != ErrorKind::Invalid) throw;
-    throw invalid("network " + short_id(request.network_id) + ": " + e.what());
-  }
+  });
 }
 
 NetworkDriver::NetworkPlan NetworkDriver::plan_network(const CreateNetworkRequest& request) {
-  const NetworkOptions options = parse_network_options(request.generic);
-  check_host_access(options, request.internal);
+  const NetworkOptions& options = request.options;
   NetworkPlan plan;
-  plan.host_access = options.host_access;
   store::NetworkRecord& network = plan.network;
   network.id = request.network_id;
   network.mode = options.mode;
   network.ipv6 = request.ipv6;
   network.internal = request.internal || !options.parent;
-  network.subnets = parse_subnets(request.ipv4, "IPv4Data", ipam::Family::V4);
-  for (auto& s : parse_subnets(request.ipv6_data, "IPv6Data", ipam::Family::V6)) {
-    network.subnets.push_back(std::move(s));
+  for (const auto& s : request.subnets) {
+    network.subnets.push_back({s.subnet.family() == ipam::Family::V4 ? 4 : 6, s.subnet.str(),
+                               s.gateway ? s.gateway->str() : "", ""});
   }
 
   if (store_.network(request.network_id)) {
@@ -158,8 +120,8 @@ void NetworkDriver::apply_network(const CreateNetworkRequest& request, NetworkPl
   Undo undo;
   undo.add([&] { release_gateways(network); });
   reserve_gateways(request, network);
-  if (plan.host_access) {
-    host_access_.reserve_address(request, *plan.host_access, network);
+  if (request.options.host_access) {
+    host_access_.reserve_address(request, *request.options.host_access, network);
     undo.add([&] { host_access_.release_address(network); });
   }
   // Record first, then touch the kernel: a crash in between leaves a stored network whose

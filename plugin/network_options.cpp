@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/macvlan_mode.h"
 #include "common/quote.h"
+#include "common/short_id.h"
 #include "ipam/address.h"
 
 namespace mvlan::plugin {
@@ -35,6 +36,25 @@ std::string suggestion(const std::string& key) {
     if (key.size() < 40 && distance(key, k) <= 2) return " (did you mean " + k + "?)";
   }
   return "";
+}
+
+// A shim link joins the containers' macvlan links on their parent: only bridge and vepa networks
+// let it reach them, and an internal network is cut off from the host on purpose.
+void check_host_access(const NetworkOptions& options, bool internal) {
+  if (!options.host_access) return;
+  const std::string what = "option host_access=" + options.host_access->text + ": ";
+  if (internal || !options.parent) {
+    throw invalid(what + "an internal network (--internal, or no parent) is cut off from the " +
+                  "host on purpose; drop one of the two");
+  }
+  if (options.mode == kernel::MacvlanMode::Passthru) {
+    throw invalid(what + "macvlan_mode=passthru gives the parent to a single container, so the " +
+                  "host's link cannot join it; use bridge mode");
+  }
+  if (options.mode == kernel::MacvlanMode::Private) {
+    throw invalid(what + "macvlan_mode=private keeps the macvlan links of a parent apart, so the " +
+                  "host's link could not reach the containers; use bridge mode");
+  }
 }
 
 }  // namespace
@@ -77,7 +97,8 @@ std::optional<VlanName> parse_vlan_name(const std::string& name) {
   return VlanName{base, static_cast<int>(vid)};
 }
 
-NetworkOptions parse_network_options(const std::map<std::string, std::string>& generic) {
+NetworkOptions parse_network_options(const std::map<std::string, std::string>& generic,
+                                     bool internal) {
   NetworkOptions o;
   for (const auto& [key, value] : generic) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -107,14 +128,28 @@ NetworkOptions parse_network_options(const std::map<std::string, std::string>& g
     o.mtu = static_cast<unsigned>(std::stoul(v));
   }
   if (auto it = generic.find("host_access"); it != generic.end()) {
-    if (it->second != "auto" && !ipam::Address::parse(it->second)) {
-      throw invalid("option host_access=" + quote(it->second) +
-                    ": give the host's address on the network without a prefix length (such as "
-                    "192.0.2.254, inside the subnet), or auto to take one from the pool");
+    HostAccessOption host{it->second, std::nullopt};
+    if (it->second != "auto") {
+      host.address = ipam::Address::parse(it->second);
+      if (!host.address) {
+        throw invalid("option host_access=" + quote(it->second) +
+                      ": give the host's address on the network without a prefix length (such "
+                      "as 192.0.2.254, inside the subnet), or auto to take one from the pool");
+      }
     }
-    o.host_access = it->second;
+    o.host_access = std::move(host);
   }
+  check_host_access(o, internal);
   return o;
+}
+
+void naming_network(const std::string& network_id, const std::function<void()>& check) {
+  try {
+    check();
+  } catch (const Error& e) {
+    if (e.kind != ErrorKind::Invalid) throw;
+    throw invalid("network " + short_id(network_id) + ": " + e.what());
+  }
 }
 
 void check_docker_id(const char* field, const std::string& id) {

@@ -11,13 +11,6 @@
 
 namespace mvlan::plugin {
 
-struct IpamData;
-
-// IPv4Data or IPv6Data checked and canonical; throws Error(Invalid) naming the field, the value
-// and what is valid. `field` is "IPv4Data" or "IPv6Data".
-std::vector<store::SubnetRecord> parse_subnets(const std::vector<IpamData>& data, const char* field,
-                                               ipam::Family family);
-
 // Point-to-point subnets (RFC 3021 /31 and /32, RFC 6164 /127 and /128) have no address to spare
 // for a gateway: both go to containers.
 bool has_room_for_gateway(const ipam::Prefix& subnet);

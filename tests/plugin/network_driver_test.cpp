@@ -13,10 +13,12 @@
 #include "plugin/network_driver.h"
 #include "tests/support/endpoint_request.h"
 #include "tests/support/fake_kernel.h"
+#include "tests/support/network_request.h"
 
 using namespace mvlan;
 using namespace mvlan::plugin;
 using mvlan::test::FakeKernel;
+using mvlan::test::NetworkBody;
 
 namespace {
 
@@ -56,8 +58,8 @@ struct Fixture {
     store = std::make_unique<store::NetworkStore>(*db);
     driver = std::make_unique<NetworkDriver>(*store, kernel);
   }
-  CreateNetworkRequest net(const std::string& id, std::map<std::string, std::string> generic) {
-    CreateNetworkRequest r;
+  NetworkBody net(const std::string& id, std::map<std::string, std::string> generic) {
+    NetworkBody r;
     r.network_id = id;
     r.generic = std::move(generic);
     r.ipv4 = {{"192.0.2.0/24", "192.0.2.1/24"}};
@@ -378,23 +380,29 @@ TEST_CASE("engines that ask are told to allocate no gateway (mvlan picks them wh
           "room), and none for options CreateNetwork will refuse",
           "[driver]") {
   Fixture f;
-  auto skip = f.driver->gateway_skip({{"parent", "eth1"}}, false);
-  CHECK(skip.ipv4);
-  CHECK(skip.ipv6);
-  skip = f.driver->gateway_skip({{"parent", "eth1"}}, true);
-  CHECK(skip.ipv4);
-  CHECK(skip.ipv6);
-  skip = f.driver->gateway_skip({}, false);
-  CHECK(skip.ipv4);
+  Router router;
+  add_network_routes(router, *f.driver);
+  auto ask = [&](const json& generic, bool internal) {
+    const json body{{"Options", {{"com.docker.network.generic", generic},
+                                 {"com.docker.network.internal", internal}}}};
+    const Reply reply = router.dispatch("/NetworkDriver.GwAllocCheck", body.dump());
+    INFO(reply.body);
+    CHECK(reply.status == 200);
+    return json::parse(reply.body);
+  };
+  const json skip_both{{"SkipIPv4", true}, {"SkipIPv6", true}};
+  CHECK(ask({{"parent", "eth1"}}, false) == skip_both);
+  CHECK(ask({{"parent", "eth1"}}, true) == skip_both);
+  CHECK(ask(json::object(), false) == skip_both);
   // GwAllocCheck names no network: the refusal waits for CreateNetwork, which does.
-  for (const std::map<std::string, std::string>& typo :
-       {std::map<std::string, std::string>{{"parnet", "eth1"}}, {{"parent", "nosuch0"}},
-        {{"parent", "eth1.4095"}}, {{"parent", "eth1/x"}}}) {
-    skip = f.driver->gateway_skip(typo, false);
-    CHECK(skip.ipv4);
-    CHECK(skip.ipv6);
+  for (const json& typo :
+       {json{{"parnet", "eth1"}}, json{{"parent", "nosuch0"}}, json{{"parent", "eth1.4095"}},
+        json{{"parent", "eth1/x"}},
+        json{{"parent", "eth1"}, {"host_access", "auto"}, {"macvlan_mode", "private"}}}) {
+    CHECK(ask(typo, false) == skip_both);
   }
   CHECK(f.store->networks().empty());
+  CHECK(f.kernel.calls.empty());
 }
 
 TEST_CASE("a refused CreateNetwork names the network, as a swarm task's error shows it when the "
@@ -447,8 +455,8 @@ struct HostFixture : Fixture {
     pools = std::make_unique<ipam::SqlitePoolStore>(*db, std::vector<ipam::DefaultPool>{});
     driver = std::make_unique<NetworkDriver>(*store, kernel, pools.get());
   }
-  CreateNetworkRequest host_net(const std::string& id, const std::string& host_access,
-                                std::map<std::string, std::string> more = {}) {
+  NetworkBody host_net(const std::string& id, const std::string& host_access,
+                       std::map<std::string, std::string> more = {}) {
     more["parent"] = "eth1";
     more["host_access"] = host_access;
     auto r = net(id, std::move(more));
@@ -546,8 +554,6 @@ TEST_CASE("host_access is refused for passthru, private and internal networks, o
   auto parentless = f.host_net(kNet1, "192.0.2.254");
   parentless.generic.erase("parent");
   CHECK_THAT(refusal([&] { f.driver->create_network(parentless); }), Catch::Contains("internal"));
-  // GwAllocCheck leaves the refusal to CreateNetwork (which names the network): no gateway.
-  CHECK(f.driver->gateway_skip({{"host_access", "auto"}}, false).ipv4);
   CHECK_THAT(refusal([&] { f.driver->create_network(f.host_net(kNet1, "198.51.100.7")); }),
              Catch::Contains("outside the network's subnet 192.0.2.0/24"));
   CHECK_THAT(refusal([&] { f.driver->create_network(f.host_net(kNet1, "192.0.2.1")); }),

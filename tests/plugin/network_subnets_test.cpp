@@ -17,10 +17,13 @@
 #include "plugin/network_subnets.h"
 #include "tests/support/endpoint_request.h"
 #include "tests/support/fake_kernel.h"
+#include "tests/support/network_request.h"
 
 using namespace mvlan;
 using namespace mvlan::plugin;
 using mvlan::test::FakeKernel;
+using mvlan::test::IpamData;
+using mvlan::test::NetworkBody;
 
 namespace {
 
@@ -89,10 +92,10 @@ struct Lab {
     }
     return out;
   }
-  CreateNetworkRequest network(std::vector<IpamData> v4, std::vector<IpamData> v6 = {},
-                               std::map<std::string, std::string> generic = {}) {
+  NetworkBody network(std::vector<IpamData> v4, std::vector<IpamData> v6 = {},
+                      std::map<std::string, std::string> generic = {}) {
     generic["parent"] = "eth1";
-    CreateNetworkRequest r;
+    NetworkBody r;
     r.network_id = kNet;
     r.generic = std::move(generic);
     r.ipv6 = !v6.empty();
@@ -169,8 +172,8 @@ TEST_CASE("When the engine skipped gateway allocation, mvlan reserves one where 
           "[subnets]") {
   Lab lab;
   lab.open();
-  CHECK(lab.driver->gateway_skip({{"parent", "eth1"}}, false).ipv4);
-  CHECK(lab.driver->gateway_skip({{"parent", "eth1"}}, false).ipv6);
+  CHECK(lab.driver->gateway_skip().ipv4);
+  CHECK(lab.driver->gateway_skip().ipv6);
   // As engine 28 sends it after skip: only the gateway the user gave was allocated.
   lab.driver->create_network(
       lab.network({lab.pool("198.18.100.0/24", "", "198.18.100.16/28"),

@@ -12,6 +12,7 @@
 #include "store/network_store.h"
 #include "netlink/libnl_kernel.h"
 #include "plugin/network_driver.h"
+#include "tests/support/network_request.h"
 
 using namespace mvlan;
 
@@ -45,8 +46,8 @@ struct Lab {
     driver = std::make_unique<plugin::NetworkDriver>(*networks, *nl);
     driver->reconcile();
   }
-  plugin::CreateNetworkRequest net(const std::string& id, const std::string& parent) {
-    plugin::CreateNetworkRequest r;
+  test::NetworkBody net(const std::string& id, const std::string& parent) {
+    test::NetworkBody r;
     r.network_id = id;
     if (!parent.empty()) r.generic["parent"] = parent;
     r.ipv4 = {{"203.0.113.0/24", "203.0.113.1/24"}};

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/quote.h"
 #include "common/short_id.h"
 #include "common/undo.h"
 #include "ipam/address.h"
@@ -18,12 +19,25 @@ std::string host_prefix(const ipam::Address& a) {
   return a.str() + (a.family() == ipam::Family::V4 ? "/32" : "/128");
 }
 
+// The network's host address as stored (canonical text, written by reserve_address); none when
+// the network has no host access. A record that does not parse was not written by mvlan.
+std::optional<ipam::Address> host_address(const store::NetworkRecord& network) {
+  if (network.host_access.empty()) return std::nullopt;
+  auto address = ipam::Address::parse(network.host_access);
+  if (!address) {
+    throw Error(ErrorKind::Store, "network " + short_id(network.id) + ": stored host address " +
+                                      quote(network.host_access) + " is not an address");
+  }
+  return address;
+}
+
 // The host route to an endpoint: its /32 or /128 of the host address's family, when the network
 // has host access and the endpoint an address of that family.
 std::optional<std::string> host_route(const store::NetworkRecord& network,
                                       const store::EndpointRecord& endpoint) {
-  if (network.host_access.empty()) return std::nullopt;
-  const auto family = ipam::Address::parse(network.host_access)->family();
+  const auto host = host_address(network);
+  if (!host) return std::nullopt;
+  const auto family = host->family();
   for (const auto& text : {endpoint.address4, endpoint.address6}) {
     auto cidr = ipam::Cidr::parse(text);
     if (cidr && cidr->address.family() == family) return host_prefix(cidr->address);
@@ -96,8 +110,9 @@ void HostAccess::reserve_address(const CreateNetworkRequest& request,
 
 std::optional<std::string> HostAccess::return_route(const store::NetworkRecord& network,
                                                     const store::EndpointRecord& endpoint) {
-  if (network.host_access.empty()) return std::nullopt;
-  const auto host = *ipam::Address::parse(network.host_access);
+  const auto stored = host_address(network);
+  if (!stored) return std::nullopt;
+  const ipam::Address& host = *stored;
   for (const auto& text : {endpoint.address4, endpoint.address6}) {
     const auto cidr = ipam::Cidr::parse(text);
     if (!cidr || cidr->address.family() != host.family()) continue;
@@ -112,7 +127,7 @@ void HostAccess::release_address(const store::NetworkRecord& network) {
   if (!pools_ || network.host_access.empty()) return;
   try {
     // Usually a no-op: Docker releases the whole pool before it deletes the network.
-    pools_->release_address(network.host_pool, *ipam::Address::parse(network.host_access));
+    pools_->release_address(network.host_pool, *host_address(network));
   } catch (const std::exception& e) {
     log::warn("releasing host address " + network.host_access + ": " + e.what());
   }
@@ -129,7 +144,7 @@ void HostAccess::remove(const store::NetworkRecord& network) {
 
 void HostAccess::create_link(const store::NetworkRecord& network) {
   const std::string link = host_link_name(network.id);
-  const auto address = *ipam::Address::parse(network.host_access);
+  const auto address = *host_address(network);
   kernel_.create_macvlan(network.parent, link, kernel::MacvlanMode::Bridge, kernel::Mac{},
                          network.mtu);
   Undo undo;
@@ -183,8 +198,8 @@ void HostAccess::reconcile(const store::NetworkRecord& network) {
   // The reservation is normally there; granting it again only succeeds when it went missing.
   if (pools_) {
     ipam::AddressRequest grant;
-    grant.address = ipam::Address::parse(network.host_access);
     try {
+      grant.address = host_address(network);
       pools_->request_address(network.host_pool, grant);
       log::info("reconcile: reserved host address " + network.host_access + " again in pool " +
                 network.host_pool);
@@ -194,7 +209,7 @@ void HostAccess::reconcile(const store::NetworkRecord& network) {
   }
   try {
     if (kernel_.find_link(link)) {
-      kernel_.add_address(link, host_prefix(*ipam::Address::parse(network.host_access)));
+      kernel_.add_address(link, host_prefix(*host_address(network)));
       kernel_.set_up(link);
     } else {
       create_link(network);

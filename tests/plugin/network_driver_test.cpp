@@ -1,5 +1,7 @@
 // Handler logic of the NetworkDriver with a fake kernel and a temporary database.
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <set>
@@ -632,6 +634,25 @@ TEST_CASE("a reservation lost from the IPAM is taken again at start", "[driver][
   f.reopen();
   f.driver->reconcile();
   CHECK_THAT(refusal([&] { f.grant("192.0.2.254"); }), Catch::Contains("already in use"));
+}
+
+TEST_CASE("a stored host address that is no address is refused naming the network and the text, "
+          "and the driver keeps serving",
+          "[driver][host]") {
+  HostFixture f;
+  f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
+  f.driver->create_endpoint(f.ep(kNet1, kEp1));
+  {
+    // A database edited by hand, or written by something that is not mvlan.
+    SQLite::Database raw(f.dir + "/mvlan.db", SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE networks SET host_access = '192.0.2.x'");
+  }
+  f.reopen();
+  CHECK(refusal([&] { f.driver->join(kNet1, kEp1); }) ==
+        "network dd884eff7552: stored host address \"192.0.2.x\" is not an address");
+  f.driver->create_network(f.net(kNet2, {{"parent", "eth2"}}));
+  f.driver->create_endpoint(f.ep(kNet2, kEp2));
+  CHECK_FALSE(f.driver->join(kNet2, kEp2).link.empty());
 }
 
 TEST_CASE("an undo takes back its steps newest first unless committed, past a failing step",

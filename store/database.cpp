@@ -270,8 +270,8 @@ Error Database::store_error(const SQLite::Exception& e) const {
   return Error(ErrorKind::Store, "state database " + path_ + ": " + e.what() + hint);
 }
 
-void bind_bytes(SQLite::Statement& s, int index, const std::string& bytes) {
-  s.bind(index, bytes.data(), static_cast<int>(bytes.size()));
+void Database::bind_at(SQLite::Statement& s, int index, const Blob& blob) {
+  s.bind(index, blob.bytes.data(), static_cast<int>(blob.bytes.size()));
 }
 
 std::string column_bytes(const SQLite::Column& c) {

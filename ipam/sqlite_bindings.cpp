@@ -10,6 +10,7 @@ namespace {
 
 using store::Blob;
 using store::column_bytes;
+using store::rows;
 
 Binding binding_from(SQLite::Statement& s, int first) {
   // Columns from `first`: name, address, parked_at
@@ -92,9 +93,7 @@ std::optional<PlacedBinding> SqliteBindings::oldest_parked(long long set_id, con
 std::vector<Binding> SqliteBindings::of_pool(const std::string& pool_id) {
   auto& s = db_.bound(
       "SELECT name, address, parked_at FROM bindings WHERE pool_id = ? ORDER BY name", pool_id);
-  std::vector<Binding> out;
-  while (s.executeStep()) out.push_back(binding_from(s, 0));
-  return out;
+  return rows(s, [](SQLite::Statement& row) { return binding_from(row, 0); });
 }
 
 void SqliteBindings::drop_pool(const std::string& pool_id) {

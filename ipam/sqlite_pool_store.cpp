@@ -12,6 +12,7 @@ namespace {
 
 using store::Blob;
 using store::column_bytes;
+using store::rows;
 
 int family_number(Family f) {
   return f == Family::V4 ? 4 : 6;
@@ -56,11 +57,9 @@ std::vector<Pool> SqlitePoolStore::overlapping(const std::string& space, const P
   static const std::string sql = std::string("SELECT ") + kPoolColumns +
                                  " FROM pools WHERE space = ? AND family = ? AND first <= ? AND "
                                  "last >= ? ORDER BY first";
-  auto& s = db_.bound(sql.c_str(), space, family_number(subnet.family()),
-                      Blob{subnet.last().bytes()}, Blob{subnet.network().bytes()});
-  std::vector<Pool> out;
-  while (s.executeStep()) out.push_back(pool_from(s));
-  return out;
+  return rows(db_.bound(sql.c_str(), space, family_number(subnet.family()),
+                        Blob{subnet.last().bytes()}, Blob{subnet.network().bytes()}),
+              pool_from);
 }
 
 std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const Address& a) {
@@ -318,13 +317,9 @@ PoolStatus SqlitePoolStore::status_of(const Pool& pool) {
 
 std::vector<PoolStatus> SqlitePoolStore::status() {
   return db_.read([&] {
-    std::vector<Pool> pools;
-    {
-      static const std::string sql =
-          std::string("SELECT ") + kPoolColumns + " FROM pools ORDER BY space, family, first, id";
-      auto& s = db_.statement(sql.c_str());
-      while (s.executeStep()) pools.push_back(pool_from(s));
-    }
+    static const std::string sql =
+        std::string("SELECT ") + kPoolColumns + " FROM pools ORDER BY space, family, first, id";
+    const std::vector<Pool> pools = rows(db_.statement(sql.c_str()), pool_from);
     std::vector<PoolStatus> out;
     for (const auto& pool : pools) out.push_back(status_of(pool));
     return out;
@@ -334,13 +329,10 @@ std::vector<PoolStatus> SqlitePoolStore::status() {
 std::vector<PoolStatus> SqlitePoolStore::status_of(const std::string& address_space,
                                                    const Prefix& subnet) {
   return db_.read([&] {
-    std::vector<Pool> pools;
-    {
-      static const std::string sql = std::string("SELECT ") + kPoolColumns +
-                                     " FROM pools WHERE space = ? AND subnet = ? ORDER BY id";
-      auto& s = db_.bound(sql.c_str(), address_space, subnet.str());
-      while (s.executeStep()) pools.push_back(pool_from(s));
-    }
+    static const std::string sql = std::string("SELECT ") + kPoolColumns +
+                                   " FROM pools WHERE space = ? AND subnet = ? ORDER BY id";
+    const std::vector<Pool> pools =
+        rows(db_.bound(sql.c_str(), address_space, subnet.str()), pool_from);
     std::vector<PoolStatus> out;
     for (const auto& pool : pools) out.push_back(status_of(pool));
     return out;

@@ -140,4 +140,12 @@ class Database {
 // A blob column's bytes (see Blob).
 std::string column_bytes(const SQLite::Column& c);
 
+// Every row `s` yields, each made into a value by `from(s)`, in the order they come.
+template <class From>
+auto rows(SQLite::Statement& s, From&& from) -> std::vector<decltype(from(s))> {
+  std::vector<decltype(from(s))> out;
+  while (s.executeStep()) out.push_back(from(s));
+  return out;
+}
+
 }  // namespace mvlan::store

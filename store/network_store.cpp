@@ -104,10 +104,7 @@ std::optional<NetworkRecord> NetworkStore::load_network(const std::string& id) {
 std::vector<SubnetRecord> NetworkStore::load_subnets(const std::string& network_id) {
   static const std::string sql =
       std::string(kSubnetColumns) + " WHERE network_id = ? ORDER BY rowid";
-  auto& s = db_.bound(sql.c_str(), network_id);
-  std::vector<SubnetRecord> out;
-  while (s.executeStep()) out.push_back(subnet_from(s));
-  return out;
+  return rows(db_.bound(sql.c_str(), network_id), subnet_from);
 }
 
 std::optional<NetworkRecord> NetworkStore::network(const std::string& id) {
@@ -117,9 +114,7 @@ std::optional<NetworkRecord> NetworkStore::network(const std::string& id) {
 std::vector<NetworkRecord> NetworkStore::networks() {
   return db_.read([&] {
     static const std::string sql = std::string(kNetworkColumns) + " ORDER BY created_at, id";
-    auto& s = db_.statement(sql.c_str());
-    std::vector<NetworkRecord> out;
-    while (s.executeStep()) out.push_back(network_from(s));
+    std::vector<NetworkRecord> out = rows(db_.statement(sql.c_str()), network_from);
     static const std::string subnets_sql = std::string(kSubnetColumns) + " ORDER BY rowid";
     auto& r = db_.statement(subnets_sql.c_str());
     std::map<std::string, std::vector<SubnetRecord>> by_network;
@@ -132,9 +127,7 @@ std::vector<NetworkRecord> NetworkStore::networks() {
 std::vector<NetworkRecord> NetworkStore::networks_on_parent(const std::string& parent) {
   return db_.read([&] {
     static const std::string sql = std::string(kNetworkColumns) + " WHERE parent = ? ORDER BY id";
-    auto& s = db_.bound(sql.c_str(), parent);
-    std::vector<NetworkRecord> out;
-    while (s.executeStep()) out.push_back(network_from(s));
+    std::vector<NetworkRecord> out = rows(db_.bound(sql.c_str(), parent), network_from);
     for (auto& n : out) n.subnets = load_subnets(n.id);
     return out;
   });
@@ -175,10 +168,8 @@ std::optional<OwnedParent> NetworkStore::owned_parent(const std::string& name) {
 
 std::vector<OwnedParent> NetworkStore::owned_parents() {
   return db_.read([&] {
-    auto& s = db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents ORDER BY name");
-    std::vector<OwnedParent> out;
-    while (s.executeStep()) out.push_back(parent_from(s));
-    return out;
+    return rows(db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents ORDER BY name"),
+                parent_from);
   });
 }
 
@@ -208,10 +199,7 @@ std::optional<EndpointRecord> NetworkStore::endpoint(const std::string& id) {
 std::vector<EndpointRecord> NetworkStore::endpoints() {
   return db_.read([&] {
     static const std::string sql = std::string(kEndpointColumns) + " ORDER BY network_id, id";
-    auto& s = db_.statement(sql.c_str());
-    std::vector<EndpointRecord> out;
-    while (s.executeStep()) out.push_back(endpoint_from(s));
-    return out;
+    return rows(db_.statement(sql.c_str()), endpoint_from);
   });
 }
 
@@ -222,10 +210,7 @@ std::vector<EndpointRecord> NetworkStore::endpoints_holding(const std::string& a
     static const std::string sql = std::string(kEndpointColumns) +
                                    " WHERE (address4 >= ?1 AND address4 < ?2)"
                                    " OR (address6 >= ?1 AND address6 < ?2) ORDER BY id";
-    auto& s = db_.bound(sql.c_str(), address + "/", address + "0");
-    std::vector<EndpointRecord> out;
-    while (s.executeStep()) out.push_back(endpoint_from(s));
-    return out;
+    return rows(db_.bound(sql.c_str(), address + "/", address + "0"), endpoint_from);
   });
 }
 

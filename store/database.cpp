@@ -134,6 +134,15 @@ void Database::run_batch(const std::vector<Job*>& batch) {
     for (Job* job : batch)
       if (!job->error) job->error = error;
   };
+  // Gives up the whole batch: every job not yet failed fails with `e`, and nothing of it stays.
+  auto abandon = [&](const SQLite::Exception& e) {
+    fail_all(std::make_exception_ptr(store_error(e)));
+    try {
+      db_.exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+      // The jobs already carry the error that matters; a failed ROLLBACK adds nothing to it.
+    }
+  };
   try {
     db_.exec("BEGIN IMMEDIATE");
   } catch (const SQLite::Exception& e) {
@@ -164,22 +173,14 @@ void Database::run_batch(const std::vector<Job*>& batch) {
       db_.exec("ROLLBACK TO job");
       db_.exec("RELEASE job");
     } catch (const SQLite::Exception& e) {
-      fail_all(std::make_exception_ptr(store_error(e)));
-      try {
-        db_.exec("ROLLBACK");
-      } catch (const SQLite::Exception&) {
-      }
+      abandon(e);
       return;
     }
   }
   try {
     db_.exec("COMMIT");
   } catch (const SQLite::Exception& e) {
-    fail_all(std::make_exception_ptr(store_error(e)));
-    try {
-      db_.exec("ROLLBACK");
-    } catch (const SQLite::Exception&) {
-    }
+    abandon(e);
   }
 }
 

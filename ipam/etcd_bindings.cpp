@@ -11,7 +11,6 @@
 namespace mvlan::ipam {
 
 using namespace etcd_records;  // the store's key, record and transaction helpers
-using json = nlohmann::json;
 
 std::string EtcdPoolStore::name_key(const std::string& host, const std::string& pool_id,
                                     const std::string& name) const {
@@ -92,7 +91,7 @@ bool EtcdPoolStore::unpark(const Bound& mine, const std::string& mac, const std:
 std::optional<etcd::KeyValue> EtcdPoolStore::oldest_parked(const std::string& set,
                                                            const Bounds& within) {
   const std::string dir = prefix_ + "addr/" + set + "/";
-  std::optional<etcd::KeyValue> oldest;
+  MaybeKv oldest;
   auto visit = [&](const etcd::KeyValue& kv) {
     if (kv.value.find("\"parked\"") == std::string::npos) return true;  // most are not: no parse
     if (!parse_value(kv).contains("parked")) return true;
@@ -106,7 +105,7 @@ std::optional<etcd::KeyValue> EtcdPoolStore::oldest_parked(const std::string& se
 Address EtcdPoolStore::forget(const std::string& pool_id, const std::string& name) {
   auto lp = local(pool_id);
   if (!lp) throw unknown_pool(pool_id);
-  auto decide = [&](const std::optional<etcd::KeyValue>&, int) {
+  auto decide = [&](const MaybeKv&, int) {
     const auto mine = find_binding(lp->pool, name);
     const Binding b =
         sticky::forgettable(lp->pool, name, mine ? mine->binding : std::optional<Binding>());

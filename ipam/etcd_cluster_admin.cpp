@@ -7,13 +7,8 @@
 #include "ipam/etcd_pool_store.h"
 
 namespace mvlan::ipam {
-namespace {
 
-using json = nlohmann::json;
-using etcd::Op;
 using namespace etcd_records;  // the store's key, record and transaction helpers
-
-}  // namespace
 
 ClusterStatus EtcdPoolStore::cluster_status() {
   ClusterStatus out;

@@ -14,11 +14,7 @@
 namespace mvlan::ipam {
 namespace {
 
-using json = nlohmann::json;
-using etcd::Compare;
-using etcd::Op;
 using namespace etcd_records;  // the store's key, record and transaction helpers
-using MaybeKv = std::optional<etcd::KeyValue>;
 
 constexpr long long kPage = 256;
 // Docker asks for a network's --aux-address right after RequestPool, before any container can

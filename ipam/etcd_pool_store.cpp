@@ -12,8 +12,6 @@
 namespace mvlan::ipam {
 namespace {
 
-using json = nlohmann::json;
-using etcd::Op;
 using namespace etcd_records;  // the store's key, record and transaction helpers
 
 // etcd allows 128 operations per transaction by default: a record and its binding's index each.

@@ -58,52 +58,63 @@ struct ClusterStatus {
 
 class EtcdPoolStore final : public PoolStore {
  public:
+  // The store is split by what it does; each group below is defined in the file it names.
+
+  // Pools and their status (etcd_pool_store.cpp).
   EtcdPoolStore(etcd::Client& client, std::string prefix, std::string host,
                 std::vector<DefaultPool> defaults);
-
   Pool request_pool(const PoolSpec& spec) override;
   bool release_pool(const std::string& pool_id) override;
-  Cidr request_address(const std::string& pool_id, const AddressRequest& request) override;
-  bool release_address(const std::string& pool_id, const Address& address) override;
   std::optional<Pool> find_pool(const std::string& pool_id) override;
   std::vector<PoolStatus> status() override;
   // Reads only the subnet's own grants.
   std::vector<PoolStatus> status_of(const std::string& address_space,
                                     const Prefix& subnet) override;
-  // This host's binding of `name` in the pool (MVLAN_HOST_ID: each host binds its own names).
-  Address forget(const std::string& pool_id, const std::string& name) override;
+  const std::string& host() const { return host_; }
+
+  // Grants (etcd_grants.cpp).
+  Cidr request_address(const std::string& pool_id, const AddressRequest& request) override;
+
+  // What becomes of a grant (etcd_releases.cpp).
+  bool release_address(const std::string& pool_id, const Address& address) override;
   // Writes the endpoint ID into the address's record when this host holds it alone (a gateway
   // or aux address is no endpoint's); a grant whose recorded MAC differs is another endpoint's.
   void record_endpoint(const Address& address, const std::string& endpoint_id,
                        const std::string& mac) override;
 
+  // Sticky bindings (etcd_bindings.cpp).
+  // This host's binding of `name` in the pool (MVLAN_HOST_ID: each host binds its own names).
+  Address forget(const std::string& pool_id, const std::string& name) override;
+
+  // The cluster as a whole (etcd_cluster_admin.cpp).
   ClusterStatus cluster_status();
   bool host_alive(const std::string& host);
   // Frees every address `host` holds alone (parked ones too) and drops its pools and bindings;
   // shared reservations (gateways, aux addresses) stay. Returns how many addresses were freed.
   size_t release_host(const std::string& host);
 
-  const std::string& host() const { return host_; }
-
  private:
+  // Pools, keys and bulk deletion (etcd_pool_store.cpp).
   struct LocalPool {
     Pool pool;
     std::chrono::steady_clock::time_point created;  // epoch for pools loaded at start
   };
-
   void load_pools();
   std::optional<LocalPool> local(const std::string& pool_id);
   std::vector<std::pair<std::string, Pool>> cluster_pools();
   std::vector<Pool> own_pools();
   // `pool`'s status from the grants of its set.
   PoolStatus status_of(const Pool& pool, const std::vector<ClusterGrant>& grants);
-  // A grant as its record under addr/ says.
-  static ClusterGrant cluster_grant(const etcd::KeyValue& kv, const Address& a);
   std::string set_of(const Pool& pool) const;
   std::string address_key(const std::string& set, const Address& a) const;
   std::string pool_key(const std::string& host, const std::string& pool_id) const;
   std::string cursor_key(const std::string& set, const Bounds& bounds) const;
   std::string gateway_key(const std::string& set) const;
+  // Deletes grant records (with their bindings), many per transaction; each only if unchanged
+  // since read. Returns how many went.
+  size_t erase_records(const std::vector<etcd::KeyValue>& records);
+
+  // Grants (etcd_grants.cpp).
   std::optional<Address> nth_free(const std::string& set, const Address& from, const Address& to,
                                   size_t skip);
   nlohmann::json grant_record(const Pool& pool, GrantKind kind, const AddressRequest& request,
@@ -114,12 +125,15 @@ class EtcdPoolStore final : public PoolStore {
   Cidr grant_shared(const Pool& pool, const Address& a, GrantKind kind, bool with_gateway_index);
   // The set's gateway: the one another host picked, else the first free one.
   Cidr grant_gateway(const Pool& pool);
+  std::string describe_holder(const etcd::KeyValue& kv) const;
+
+  // What becomes of a grant (etcd_releases.cpp).
   bool drop_holder(const std::string& set, const etcd::KeyValue& kv, const std::string& host,
                    const std::string& pool_id);
-  std::string describe_holder(const etcd::KeyValue& kv) const;
-  // Deletes grant records (with their bindings), many per transaction; each only if unchanged
-  // since read. Returns how many went.
-  size_t erase_records(const std::vector<etcd::KeyValue>& records);
+
+  // The cluster as a whole (etcd_cluster_admin.cpp).
+  // A grant as its record under addr/ says.
+  static ClusterGrant cluster_grant(const etcd::KeyValue& kv, const Address& a);
 
   // Sticky bindings (etcd_bindings.cpp). Every change to one rides in the transaction of the
   // grant it concerns, so the record's "name" and its index never disagree.

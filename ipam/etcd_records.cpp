@@ -8,8 +8,6 @@
 
 namespace mvlan::ipam::etcd_records {
 
-using json = nlohmann::json;
-
 std::string hex(const Address& a) {
   static const char digits[] = "0123456789abcdef";
   std::string out;
@@ -71,7 +69,7 @@ bool committed(const etcd::TxnResult& r, const std::string& token) {
          parse_value(r.ranges[0].kvs[0]).value("grant", "") == token;
 }
 
-std::optional<etcd::KeyValue> read_one(etcd::Client& etcd, const std::string& key) {
+MaybeKv read_one(etcd::Client& etcd, const std::string& key) {
   auto kvs = etcd.range(key).kvs;
   if (kvs.empty()) return std::nullopt;
   return kvs[0];

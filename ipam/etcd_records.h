@@ -16,6 +16,13 @@
 
 namespace mvlan::ipam::etcd_records {
 
+// What every file of the store speaks: JSON records and etcd's transaction parts. The files take
+// these with the rest by one `using namespace etcd_records`.
+using json = nlohmann::json;
+using etcd::Compare;
+using etcd::Op;
+using MaybeKv = std::optional<etcd::KeyValue>;  // a key as read; none when absent
+
 // A change races every other host's; each attempt re-reads. The bound keeps a request from
 // spinning when dozens of clients chase the same few free addresses.
 inline constexpr int kMaxAttempts = 40;
@@ -36,7 +43,7 @@ std::optional<Binding> binding_in(const nlohmann::json& record, const Address& a
 bool committed(const etcd::TxnResult& r, const std::string& token);
 
 // The key's record, if it exists.
-std::optional<etcd::KeyValue> read_one(etcd::Client& etcd, const std::string& key);
+MaybeKv read_one(etcd::Client& etcd, const std::string& key);
 
 // Visits every key in [from, end) in key order until `visit` returns false, `page` keys per
 // read: no single answer grows with the cluster.
@@ -87,14 +94,14 @@ struct Attempt {
 // absent) and says what to commit, or answers at once. A lost race decides again, at most
 // kMaxAttempts times; none when every attempt lost.
 template <typename T, typename Decide>
-std::optional<T> retry(etcd::Client& etcd, std::optional<etcd::KeyValue> last, Decide&& decide) {
+std::optional<T> retry(etcd::Client& etcd, MaybeKv last, Decide&& decide) {
   for (int n = 0; n < kMaxAttempts; ++n) {
     Attempt<T> a = decide(last, n);
     if (!a.txn) {
       if (a.answer) return a.answer;
       continue;
     }
-    a.txn->failure.push_back(etcd::Op::range(a.key));
+    a.txn->failure.push_back(Op::range(a.key));
     const auto r = etcd.txn(*a.txn);
     if (r.succeeded || (!a.token.empty() && committed(r, a.token))) return a.answer;
     last.reset();

@@ -15,11 +15,7 @@
 namespace mvlan::ipam {
 namespace {
 
-using json = nlohmann::json;
-using etcd::Compare;
-using etcd::Op;
 using namespace etcd_records;  // the store's key, record and transaction helpers
-using MaybeKv = std::optional<etcd::KeyValue>;
 
 // Docker writes MACs in lowercase, a user's --mac-address may not be.
 bool same_mac(const std::string& a, const std::string& b) {

@@ -6,7 +6,7 @@
 
 namespace mvlan::ipam {
 
-using store::bind_bytes;
+using store::Blob;
 using store::column_bytes;
 
 Address address_column(const SQLite::Column& c) {
@@ -16,27 +16,23 @@ Address address_column(const SQLite::Column& c) {
 }
 
 std::optional<Run> SqliteAddressSets::run_at_or_before(long long set_id, const Address& x) {
-  auto& s = db_.statement(
-      "SELECT lo, hi FROM taken_runs WHERE set_id = ? AND lo <= ? ORDER BY lo DESC LIMIT 1");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, x.bytes());
+  auto& s = db_.bound(
+      "SELECT lo, hi FROM taken_runs WHERE set_id = ? AND lo <= ? ORDER BY lo DESC LIMIT 1",
+      static_cast<int64_t>(set_id), Blob{x.bytes()});
   if (!s.executeStep()) return std::nullopt;
   return Run{address_column(s.getColumn(0)), address_column(s.getColumn(1))};
 }
 
 void SqliteAddressSets::add_run(long long set_id, const Address& lo, const Address& hi) {
-  auto& add = db_.statement("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)");
-  add.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(add, 2, lo.bytes());
-  bind_bytes(add, 3, hi.bytes());
-  add.exec();
+  db_.bound("INSERT INTO taken_runs (set_id, lo, hi) VALUES (?, ?, ?)",
+            static_cast<int64_t>(set_id), Blob{lo.bytes()}, Blob{hi.bytes()})
+      .exec();
 }
 
 void SqliteAddressSets::drop_run(long long set_id, const Address& lo) {
-  auto& del = db_.statement("DELETE FROM taken_runs WHERE set_id = ? AND lo = ?");
-  del.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(del, 2, lo.bytes());
-  del.exec();
+  db_.bound("DELETE FROM taken_runs WHERE set_id = ? AND lo = ?", static_cast<int64_t>(set_id),
+            Blob{lo.bytes()})
+      .exec();
 }
 
 void SqliteAddressSets::taken(long long set_id, const Address& a) {
@@ -47,19 +43,16 @@ void SqliteAddressSets::taken(long long set_id, const Address& a) {
   }
   std::optional<Run> right;
   if (!a.is_max()) {
-    auto& s = db_.statement("SELECT hi FROM taken_runs WHERE set_id = ? AND lo = ?");
-    s.bind(1, static_cast<int64_t>(set_id));
-    bind_bytes(s, 2, a.next().bytes());
+    auto& s = db_.bound("SELECT hi FROM taken_runs WHERE set_id = ? AND lo = ?",
+                        static_cast<int64_t>(set_id), Blob{a.next().bytes()});
     if (s.executeStep()) right = Run{a.next(), address_column(s.getColumn(0))};
   }
   if (right) drop_run(set_id, right->lo);
   const Address hi = right ? right->hi : a;
   if (left) {
-    auto& up = db_.statement("UPDATE taken_runs SET hi = ? WHERE set_id = ? AND lo = ?");
-    bind_bytes(up, 1, hi.bytes());
-    up.bind(2, static_cast<int64_t>(set_id));
-    bind_bytes(up, 3, left->lo.bytes());
-    up.exec();
+    db_.bound("UPDATE taken_runs SET hi = ? WHERE set_id = ? AND lo = ?", Blob{hi.bytes()},
+              static_cast<int64_t>(set_id), Blob{left->lo.bytes()})
+        .exec();
   } else {
     add_run(set_id, a, hi);
   }
@@ -74,13 +67,11 @@ void SqliteAddressSets::freed(long long set_id, const Address& a) {
 }
 
 void SqliteAddressSets::rebuild_runs(long long set_id) {
-  auto& del = db_.statement("DELETE FROM taken_runs WHERE set_id = ?");
-  del.bind(1, static_cast<int64_t>(set_id));
-  del.exec();
+  db_.bound("DELETE FROM taken_runs WHERE set_id = ?", static_cast<int64_t>(set_id)).exec();
   std::vector<Run> runs;
   {
-    auto& s = db_.statement("SELECT address FROM allocations WHERE set_id = ? ORDER BY address");
-    s.bind(1, static_cast<int64_t>(set_id));
+    auto& s = db_.bound("SELECT address FROM allocations WHERE set_id = ? ORDER BY address",
+                        static_cast<int64_t>(set_id));
     while (s.executeStep()) {
       const Address a = address_column(s.getColumn(0));
       if (!runs.empty() && !runs.back().hi.is_max() && runs.back().hi.next() == a) {
@@ -94,22 +85,18 @@ void SqliteAddressSets::rebuild_runs(long long set_id) {
 }
 
 std::optional<Address> SqliteAddressSets::cursor(long long set_id, const Bounds& bounds) {
-  auto& s = db_.statement("SELECT last FROM cursors WHERE set_id = ? AND lo = ? AND hi = ?");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, bounds.lo.bytes());
-  bind_bytes(s, 3, bounds.hi.bytes());
+  auto& s =
+      db_.bound("SELECT last FROM cursors WHERE set_id = ? AND lo = ? AND hi = ?",
+                static_cast<int64_t>(set_id), Blob{bounds.lo.bytes()}, Blob{bounds.hi.bytes()});
   if (!s.executeStep()) return std::nullopt;
   return Address::from_bytes(column_bytes(s.getColumn(0)));
 }
 
 void SqliteAddressSets::set_cursor(long long set_id, const Bounds& bounds, const Address& last) {
-  auto& s =
-      db_.statement("INSERT OR REPLACE INTO cursors (set_id, lo, hi, last) VALUES (?, ?, ?, ?)");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, bounds.lo.bytes());
-  bind_bytes(s, 3, bounds.hi.bytes());
-  bind_bytes(s, 4, last.bytes());
-  s.exec();
+  db_.bound("INSERT OR REPLACE INTO cursors (set_id, lo, hi, last) VALUES (?, ?, ?, ?)",
+            static_cast<int64_t>(set_id), Blob{bounds.lo.bytes()}, Blob{bounds.hi.bytes()},
+            Blob{last.bytes()})
+      .exec();
 }
 
 }  // namespace mvlan::ipam

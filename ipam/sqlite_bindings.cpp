@@ -8,8 +8,9 @@
 namespace mvlan::ipam {
 namespace {
 
-using store::bind_bytes;
+using store::Blob;
 using store::column_bytes;
+using store::rows;
 
 Binding binding_from(SQLite::Statement& s, int first) {
   // Columns from `first`: name, address, parked_at
@@ -29,38 +30,32 @@ long long now_ms() {
 
 std::optional<Binding> SqliteBindings::find(const std::string& pool_id, const std::string& name) {
   auto& s =
-      db_.statement("SELECT name, address, parked_at FROM bindings WHERE pool_id = ? AND name = ?");
-  s.bind(1, pool_id);
-  s.bind(2, name);
+      db_.bound("SELECT name, address, parked_at FROM bindings WHERE pool_id = ? AND name = ?",
+                pool_id, name);
   if (!s.executeStep()) return std::nullopt;
   return binding_from(s, 0);
 }
 
 std::optional<PlacedBinding> SqliteBindings::at(long long set_id, const Address& a) {
-  auto& s = db_.statement(
-      "SELECT pool_id, name, address, parked_at FROM bindings WHERE set_id = ? AND address = ?");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, a.bytes());
+  auto& s = db_.bound(
+      "SELECT pool_id, name, address, parked_at FROM bindings WHERE set_id = ? AND address = ?",
+      static_cast<int64_t>(set_id), Blob{a.bytes()});
   if (!s.executeStep()) return std::nullopt;
   return PlacedBinding{s.getColumn(0).getString(), binding_from(s, 1)};
 }
 
 void SqliteBindings::bind(const std::string& pool_id, long long set_id, const std::string& name,
                           const Address& a) {
-  auto& s = db_.statement(
-      "INSERT INTO bindings (pool_id, name, set_id, address, parked_at) VALUES (?, ?, ?, ?, NULL)");
-  s.bind(1, pool_id);
-  s.bind(2, name);
-  s.bind(3, static_cast<int64_t>(set_id));
-  bind_bytes(s, 4, a.bytes());
-  s.exec();
+  db_.bound(
+         "INSERT INTO bindings (pool_id, name, set_id, address, parked_at) "
+         "VALUES (?, ?, ?, ?, NULL)",
+         pool_id, name, static_cast<int64_t>(set_id), Blob{a.bytes()})
+      .exec();
 }
 
 void SqliteBindings::hold(const std::string& pool_id, const std::string& name) {
-  auto& s = db_.statement("UPDATE bindings SET parked_at = NULL WHERE pool_id = ? AND name = ?");
-  s.bind(1, pool_id);
-  s.bind(2, name);
-  s.exec();
+  db_.bound("UPDATE bindings SET parked_at = NULL WHERE pool_id = ? AND name = ?", pool_id, name)
+      .exec();
 }
 
 void SqliteBindings::park(long long set_id, const Address& a) {
@@ -68,62 +63,49 @@ void SqliteBindings::park(long long set_id, const Address& a) {
   // stamp is read once, then kept (only this process parks; a rolled-back one only skips ahead).
   auto cached = last_parked_.find(set_id);
   if (cached == last_parked_.end()) {
-    auto& last = db_.statement(
-        "SELECT max(parked_at) FROM bindings WHERE set_id = ? AND parked_at IS NOT NULL");
-    last.bind(1, static_cast<int64_t>(set_id));
+    auto& last =
+        db_.bound("SELECT max(parked_at) FROM bindings WHERE set_id = ? AND parked_at IS NOT NULL",
+                  static_cast<int64_t>(set_id));
     long long known = 0;
     if (last.executeStep() && !last.getColumn(0).isNull()) known = last.getColumn(0).getInt64();
     cached = last_parked_.emplace(set_id, known).first;
   }
   const long long stamp = std::max(now_ms(), cached->second + 1);
   cached->second = stamp;
-  auto& s = db_.statement("UPDATE bindings SET parked_at = ? WHERE set_id = ? AND address = ?");
-  s.bind(1, static_cast<int64_t>(stamp));
-  s.bind(2, static_cast<int64_t>(set_id));
-  bind_bytes(s, 3, a.bytes());
-  s.exec();
+  db_.bound("UPDATE bindings SET parked_at = ? WHERE set_id = ? AND address = ?",
+            static_cast<int64_t>(stamp), static_cast<int64_t>(set_id), Blob{a.bytes()})
+      .exec();
 }
 
 void SqliteBindings::drop(const std::string& pool_id, const std::string& name) {
-  auto& s = db_.statement("DELETE FROM bindings WHERE pool_id = ? AND name = ?");
-  s.bind(1, pool_id);
-  s.bind(2, name);
-  s.exec();
+  db_.bound("DELETE FROM bindings WHERE pool_id = ? AND name = ?", pool_id, name).exec();
 }
 
 std::optional<PlacedBinding> SqliteBindings::oldest_parked(long long set_id, const Bounds& within) {
-  auto& s = db_.statement(
+  auto& s = db_.bound(
       "SELECT pool_id, name, address, parked_at FROM bindings WHERE set_id = ? AND parked_at IS "
-      "NOT NULL AND address >= ? AND address <= ? ORDER BY parked_at LIMIT 1");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, within.lo.bytes());
-  bind_bytes(s, 3, within.hi.bytes());
+      "NOT NULL AND address >= ? AND address <= ? ORDER BY parked_at LIMIT 1",
+      static_cast<int64_t>(set_id), Blob{within.lo.bytes()}, Blob{within.hi.bytes()});
   if (!s.executeStep()) return std::nullopt;
   return PlacedBinding{s.getColumn(0).getString(), binding_from(s, 1)};
 }
 
 std::vector<Binding> SqliteBindings::of_pool(const std::string& pool_id) {
-  auto& s = db_.statement(
-      "SELECT name, address, parked_at FROM bindings WHERE pool_id = ? ORDER BY name");
-  s.bind(1, pool_id);
-  std::vector<Binding> out;
-  while (s.executeStep()) out.push_back(binding_from(s, 0));
-  return out;
+  auto& s = db_.bound(
+      "SELECT name, address, parked_at FROM bindings WHERE pool_id = ? ORDER BY name", pool_id);
+  return rows(s, [](SQLite::Statement& row) { return binding_from(row, 0); });
 }
 
 void SqliteBindings::drop_pool(const std::string& pool_id) {
-  auto& s = db_.statement("DELETE FROM bindings WHERE pool_id = ?");
-  s.bind(1, pool_id);
-  s.exec();
+  db_.bound("DELETE FROM bindings WHERE pool_id = ?", pool_id).exec();
 }
 
 void SqliteBindings::move_set(long long from, long long into) {
   last_parked_.erase(from);
   last_parked_.erase(into);
-  auto& s = db_.statement("UPDATE bindings SET set_id = ? WHERE set_id = ?");
-  s.bind(1, static_cast<int64_t>(into));
-  s.bind(2, static_cast<int64_t>(from));
-  s.exec();
+  db_.bound("UPDATE bindings SET set_id = ? WHERE set_id = ?", static_cast<int64_t>(into),
+            static_cast<int64_t>(from))
+      .exec();
 }
 
 }  // namespace mvlan::ipam

@@ -10,8 +10,9 @@
 namespace mvlan::ipam {
 namespace {
 
-using store::bind_bytes;
+using store::Blob;
 using store::column_bytes;
+using store::rows;
 
 int family_number(Family f) {
   return f == Family::V4 ? 4 : 6;
@@ -47,8 +48,7 @@ SqlitePoolStore::SqlitePoolStore(store::Database& db, std::vector<DefaultPool> d
 
 std::optional<Pool> SqlitePoolStore::load_pool(const std::string& pool_id) {
   static const std::string sql = std::string("SELECT ") + kPoolColumns + " FROM pools WHERE id = ?";
-  auto& s = db_.statement(sql.c_str());
-  s.bind(1, pool_id);
+  auto& s = db_.bound(sql.c_str(), pool_id);
   if (!s.executeStep()) return std::nullopt;
   return pool_from(s);
 }
@@ -57,21 +57,14 @@ std::vector<Pool> SqlitePoolStore::overlapping(const std::string& space, const P
   static const std::string sql = std::string("SELECT ") + kPoolColumns +
                                  " FROM pools WHERE space = ? AND family = ? AND first <= ? AND "
                                  "last >= ? ORDER BY first";
-  auto& s = db_.statement(sql.c_str());
-  s.bind(1, space);
-  s.bind(2, family_number(subnet.family()));
-  bind_bytes(s, 3, subnet.last().bytes());
-  bind_bytes(s, 4, subnet.network().bytes());
-  std::vector<Pool> out;
-  while (s.executeStep()) out.push_back(pool_from(s));
-  return out;
+  return rows(db_.bound(sql.c_str(), space, family_number(subnet.family()),
+                        Blob{subnet.last().bytes()}, Blob{subnet.network().bytes()}),
+              pool_from);
 }
 
 std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const Address& a) {
-  auto& s =
-      db_.statement("SELECT pool_id, kind, mac FROM allocations WHERE set_id = ? AND address = ?");
-  s.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(s, 2, a.bytes());
+  auto& s = db_.bound("SELECT pool_id, kind, mac FROM allocations WHERE set_id = ? AND address = ?",
+                      static_cast<int64_t>(set_id), Blob{a.bytes()});
   if (!s.executeStep()) return std::nullopt;
   return Allocation{a, s.getColumn(0).getString(),
                     parse_grant_kind(s.getColumn(1).getString()).value_or(GrantKind::Dynamic),
@@ -80,23 +73,17 @@ std::optional<Allocation> SqlitePoolStore::allocation_at(long long set_id, const
 
 void SqlitePoolStore::take(const Pool& pool, const Address& a, GrantKind kind,
                            const std::string& mac) {
-  auto& ins = db_.statement(
-      "INSERT INTO allocations (set_id, address, pool_id, kind, mac) VALUES (?, ?, ?, ?, ?)");
-  ins.bind(1, static_cast<int64_t>(pool.set_id));
-  bind_bytes(ins, 2, a.bytes());
-  ins.bind(3, pool.id);
-  ins.bind(4, name_of(kind));
-  ins.bind(5, mac);
-  ins.exec();
+  db_.bound("INSERT INTO allocations (set_id, address, pool_id, kind, mac) VALUES (?, ?, ?, ?, ?)",
+            static_cast<int64_t>(pool.set_id), Blob{a.bytes()}, pool.id, name_of(kind), mac)
+      .exec();
 
   sets_.taken(pool.set_id, a);
 }
 
 void SqlitePoolStore::give_back(long long set_id, const Address& a) {
-  auto& del = db_.statement("DELETE FROM allocations WHERE set_id = ? AND address = ?");
-  del.bind(1, static_cast<int64_t>(set_id));
-  bind_bytes(del, 2, a.bytes());
-  del.exec();
+  db_.bound("DELETE FROM allocations WHERE set_id = ? AND address = ?",
+            static_cast<int64_t>(set_id), Blob{a.bytes()})
+      .exec();
 
   sets_.freed(set_id, a);
 }
@@ -108,17 +95,12 @@ long long SqlitePoolStore::merge_sets(const std::vector<long long>& set_ids) {
     for (const char* sql : {"UPDATE pools SET set_id = ? WHERE set_id = ?",
                             "UPDATE allocations SET set_id = ? WHERE set_id = ?",
                             "UPDATE OR REPLACE cursors SET set_id = ? WHERE set_id = ?"}) {
-      auto& s = db_.statement(sql);
-      s.bind(1, static_cast<int64_t>(into));
-      s.bind(2, static_cast<int64_t>(other));
-      s.exec();
+      db_.bound(sql, static_cast<int64_t>(into), static_cast<int64_t>(other)).exec();
     }
     bindings_.move_set(other, into);
     for (const char* sql :
          {"DELETE FROM taken_runs WHERE set_id = ?", "DELETE FROM address_sets WHERE id = ?"}) {
-      auto& s = db_.statement(sql);
-      s.bind(1, static_cast<int64_t>(other));
-      s.exec();
+      db_.bound(sql, static_cast<int64_t>(other)).exec();
     }
   }
   sets_.rebuild_runs(into);
@@ -142,9 +124,7 @@ Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
       sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
       set_id = sets.size() == 1 ? sets.front() : merge_sets(sets);
     } else {
-      auto& s = db_.statement("INSERT INTO address_sets (space) VALUES (?)");
-      s.bind(1, spec.address_space);
-      s.exec();
+      db_.bound("INSERT INTO address_sets (space) VALUES (?)", spec.address_space).exec();
       auto& last = db_.statement("SELECT last_insert_rowid()");
       last.executeStep();
       set_id = last.getColumn(0).getInt64();
@@ -156,24 +136,15 @@ Pool SqlitePoolStore::request_pool(const PoolSpec& spec) {
                  spec, subnet);
     pool.set_id = set_id;
 
-    auto& ins = db_.statement(
-        "INSERT INTO pools (id, space, family, subnet, first, last, ip_range, allocation, set_id, "
-        "sticky) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    ins.bind(1, pool.id);
-    ins.bind(2, pool.address_space);
-    ins.bind(3, family_number(subnet.family()));
-    ins.bind(4, subnet.str());
-    bind_bytes(ins, 5, subnet.network().bytes());
-    bind_bytes(ins, 6, subnet.last().bytes());
-    if (pool.range) {
-      ins.bind(7, pool.range->str());
-    } else {
-      ins.bind(7);
-    }
-    ins.bind(8, name_of(pool.order));
-    ins.bind(9, static_cast<int64_t>(set_id));
-    ins.bind(10, pool.sticky ? 1 : 0);
-    ins.exec();
+    const std::optional<std::string> range =
+        pool.range ? std::optional(pool.range->str()) : std::nullopt;
+    db_.bound(
+           "INSERT INTO pools (id, space, family, subnet, first, last, ip_range, allocation, "
+           "set_id, sticky) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           pool.id, pool.address_space, family_number(subnet.family()), subnet.str(),
+           Blob{subnet.network().bytes()}, Blob{subnet.last().bytes()}, range, name_of(pool.order),
+           static_cast<int64_t>(set_id), pool.sticky ? 1 : 0)
+        .exec();
     return pool;
   });
 }
@@ -185,12 +156,10 @@ bool SqlitePoolStore::release_pool(const std::string& pool_id) {
     bindings_.drop_pool(pool_id);
     for (const char* sql :
          {"DELETE FROM allocations WHERE pool_id = ?", "DELETE FROM pools WHERE id = ?"}) {
-      auto& s = db_.statement(sql);
-      s.bind(1, pool_id);
-      s.exec();
+      db_.bound(sql, pool_id).exec();
     }
-    auto& left = db_.statement("SELECT count(*) FROM pools WHERE set_id = ?");
-    left.bind(1, static_cast<int64_t>(pool->set_id));
+    auto& left = db_.bound("SELECT count(*) FROM pools WHERE set_id = ?",
+                           static_cast<int64_t>(pool->set_id));
     left.executeStep();
     if (left.getColumn(0).getInt64() > 0) {
       sets_.rebuild_runs(pool->set_id);
@@ -198,9 +167,7 @@ bool SqlitePoolStore::release_pool(const std::string& pool_id) {
       for (const char* sql :
            {"DELETE FROM taken_runs WHERE set_id = ?", "DELETE FROM allocations WHERE set_id = ?",
             "DELETE FROM cursors WHERE set_id = ?", "DELETE FROM address_sets WHERE id = ?"}) {
-        auto& s = db_.statement(sql);
-        s.bind(1, static_cast<int64_t>(pool->set_id));
-        s.exec();
+        db_.bound(sql, static_cast<int64_t>(pool->set_id)).exec();
       }
     }
     return true;
@@ -286,11 +253,9 @@ void SqlitePoolStore::rebind(const Pool& pool, const std::string& name,
 }
 
 void SqlitePoolStore::set_mac(long long set_id, const Address& a, const std::string& mac) {
-  auto& s = db_.statement("UPDATE allocations SET mac = ? WHERE set_id = ? AND address = ?");
-  s.bind(1, mac);
-  s.bind(2, static_cast<int64_t>(set_id));
-  bind_bytes(s, 3, a.bytes());
-  s.exec();
+  db_.bound("UPDATE allocations SET mac = ? WHERE set_id = ? AND address = ?", mac,
+            static_cast<int64_t>(set_id), Blob{a.bytes()})
+      .exec();
 }
 
 bool SqlitePoolStore::release_address(const std::string& pool_id, const Address& address) {
@@ -335,9 +300,8 @@ std::optional<Pool> SqlitePoolStore::find_pool(const std::string& pool_id) {
 
 PoolStatus SqlitePoolStore::status_of(const Pool& pool) {
   PoolStatus ps{pool, {}, std::nullopt, 0, {}};
-  auto& s = db_.statement(
-      "SELECT address, kind, mac FROM allocations WHERE pool_id = ? ORDER BY address");
-  s.bind(1, pool.id);
+  auto& s = db_.bound(
+      "SELECT address, kind, mac FROM allocations WHERE pool_id = ? ORDER BY address", pool.id);
   while (s.executeStep()) {
     ps.allocations.push_back(
         Allocation{address_column(s.getColumn(0)), pool.id,
@@ -353,13 +317,9 @@ PoolStatus SqlitePoolStore::status_of(const Pool& pool) {
 
 std::vector<PoolStatus> SqlitePoolStore::status() {
   return db_.read([&] {
-    std::vector<Pool> pools;
-    {
-      static const std::string sql =
-          std::string("SELECT ") + kPoolColumns + " FROM pools ORDER BY space, family, first, id";
-      auto& s = db_.statement(sql.c_str());
-      while (s.executeStep()) pools.push_back(pool_from(s));
-    }
+    static const std::string sql =
+        std::string("SELECT ") + kPoolColumns + " FROM pools ORDER BY space, family, first, id";
+    const std::vector<Pool> pools = rows(db_.statement(sql.c_str()), pool_from);
     std::vector<PoolStatus> out;
     for (const auto& pool : pools) out.push_back(status_of(pool));
     return out;
@@ -369,15 +329,10 @@ std::vector<PoolStatus> SqlitePoolStore::status() {
 std::vector<PoolStatus> SqlitePoolStore::status_of(const std::string& address_space,
                                                    const Prefix& subnet) {
   return db_.read([&] {
-    std::vector<Pool> pools;
-    {
-      static const std::string sql = std::string("SELECT ") + kPoolColumns +
-                                     " FROM pools WHERE space = ? AND subnet = ? ORDER BY id";
-      auto& s = db_.statement(sql.c_str());
-      s.bind(1, address_space);
-      s.bind(2, subnet.str());
-      while (s.executeStep()) pools.push_back(pool_from(s));
-    }
+    static const std::string sql = std::string("SELECT ") + kPoolColumns +
+                                   " FROM pools WHERE space = ? AND subnet = ? ORDER BY id";
+    const std::vector<Pool> pools =
+        rows(db_.bound(sql.c_str(), address_space, subnet.str()), pool_from);
     std::vector<PoolStatus> out;
     for (const auto& pool : pools) out.push_back(status_of(pool));
     return out;

@@ -47,11 +47,34 @@ std::uint32_t mode_to_kernel(MacvlanMode mode) {
   return MACVLAN_MODE_BRIDGE;
 }
 
+// `name` is already another link's: every step that creates a link says so alike.
+[[noreturn]] void fail_taken(const std::string& step, const std::string& name, int err) {
+  fail(step, "a link named " + name + " already exists; delete it or choose another name", err);
+}
+
 void check_absent(nl_sock* sock, const std::string& name, const std::string& step) {
-  if (fetch(sock, name, step)) {
-    fail(step, "a link named " + name + " already exists; delete it or choose another name",
-         -NLE_EXIST);
+  if (fetch(sock, name, step)) fail_taken(step, name, -NLE_EXIST);
+}
+
+// The link a new one is stacked on, which must exist; `role` ("base", "parent") names it.
+Fetched existing_lower(nl_sock* sock, const std::string& name, const std::string& role,
+                       const std::string& step) {
+  auto lower = fetch(sock, name, step);
+  if (!lower) {
+    fail(step, role + " link " + name + " does not exist; create it or pick an existing link",
+         -NLE_NODEV);
   }
+  return std::move(*lower);
+}
+
+// A new link of libnl's kind `alloc`, named `name`, on top of `lower`; not yet in the kernel.
+LinkPtr new_link_on(rtnl_link* (*alloc)(), const std::string& name, const Fetched& lower,
+                    const std::string& step) {
+  LinkPtr link(alloc());
+  if (!link) fail_libnl(step, -NLE_NOMEM);
+  rtnl_link_set_name(link.get(), name.c_str());
+  rtnl_link_set_link(link.get(), lower.link.index);
+  return link;
 }
 
 void bring_up(nl_sock* sock, rtnl_link* orig, const std::string& step) {
@@ -66,9 +89,7 @@ void add_and_bring_up(nl_sock* sock, rtnl_link* link, const std::string& name,
                       const std::string& step, const std::function<void(int)>& explain) {
   if (const int err = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL); err < 0) {
     explain(err);
-    if (err == -NLE_EXIST) {
-      fail(step, "a link named " + name + " already exists; delete it or choose another name", err);
-    }
+    if (err == -NLE_EXIST) fail_taken(step, name, err);
     fail_libnl(step, err);
   }
   try {
@@ -118,21 +139,14 @@ void Netlink::create_vlan(const std::string& base, int vid, const std::string& n
          -NLE_RANGE);
   }
   std::lock_guard lock(mutex_);
-  auto lower = fetch(sock_.get(), base, step);
-  if (!lower) {
-    fail(step, "base link " + base + " does not exist; create it or pick an existing link",
-         -NLE_NODEV);
-  }
-  if (rtnl_link_get_flags(lower->raw.get()) & IFF_LOOPBACK) {
+  const Fetched lower = existing_lower(sock_.get(), base, "base", step);
+  if (rtnl_link_get_flags(lower.raw.get()) & IFF_LOOPBACK) {
     fail(step, base + " is a loopback link, which cannot carry VLANs; pick a network interface",
          -NLE_OPNOTSUPP);
   }
   check_absent(sock_.get(), name, step);
 
-  LinkPtr link(rtnl_link_vlan_alloc());
-  if (!link) fail_libnl(step, -NLE_NOMEM);
-  rtnl_link_set_name(link.get(), name.c_str());
-  rtnl_link_set_link(link.get(), lower->link.index);
+  LinkPtr link = new_link_on(rtnl_link_vlan_alloc, name, lower, step);
   if (const int err = rtnl_link_vlan_set_id(link.get(), static_cast<std::uint16_t>(vid)); err < 0) {
     fail_libnl(step, err);
   }
@@ -172,29 +186,22 @@ void Netlink::create_macvlan(const std::string& parent, const std::string& name,
          -NLE_NOADDR);
   }
   std::lock_guard lock(mutex_);
-  auto lower = fetch(sock_.get(), parent, step);
-  if (!lower) {
-    fail(step, "parent link " + parent + " does not exist; create it or pick an existing link",
-         -NLE_NODEV);
-  }
-  if ((rtnl_link_get_flags(lower->raw.get()) & IFF_LOOPBACK) ||
-      rtnl_link_get_arptype(lower->raw.get()) != ARPHRD_ETHER) {
+  const Fetched lower = existing_lower(sock_.get(), parent, "parent", step);
+  if ((rtnl_link_get_flags(lower.raw.get()) & IFF_LOOPBACK) ||
+      rtnl_link_get_arptype(lower.raw.get()) != ARPHRD_ETHER) {
     fail(step, parent + " is not an Ethernet link, so it cannot be a macvlan parent; pick a NIC",
          -NLE_INVAL);
   }
-  if (mtu > lower->link.mtu) {
+  if (mtu > lower.link.mtu) {
     fail(step,
-         "MTU " + std::to_string(mtu) + " is above the MTU " + std::to_string(lower->link.mtu) +
-             " of parent " + parent + "; use at most " + std::to_string(lower->link.mtu) +
+         "MTU " + std::to_string(mtu) + " is above the MTU " + std::to_string(lower.link.mtu) +
+             " of parent " + parent + "; use at most " + std::to_string(lower.link.mtu) +
              " or raise " + parent + "'s MTU first",
          -NLE_INVAL);
   }
   check_absent(sock_.get(), name, step);
 
-  LinkPtr link(rtnl_link_macvlan_alloc());
-  if (!link) fail_libnl(step, -NLE_NOMEM);
-  rtnl_link_set_name(link.get(), name.c_str());
-  rtnl_link_set_link(link.get(), lower->link.index);
+  LinkPtr link = new_link_on(rtnl_link_macvlan_alloc, name, lower, step);
   if (const int err = rtnl_link_macvlan_set_mode(link.get(), mode_to_kernel(mode)); err < 0) {
     fail_libnl(step, err);
   }
@@ -208,13 +215,11 @@ void Netlink::create_macvlan(const std::string& parent, const std::string& name,
   const int err = rtnl_link_add(sock_.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (err >= 0) return;
   if (err == -NLE_OPNOTSUPP) fail_missing_kind(step, kMacvlanSupport, err);
-  if (err == -NLE_EXIST) {
-    fail(step, "a link named " + name + " already exists; delete it or choose another name", err);
-  }
+  if (err == -NLE_EXIST) fail_taken(step, name, err);
   if (err == -NLE_INVAL) {
     // The kernel's EINVAL here usually means passthru exclusivity; find the links involved.
     // A macvlan on a macvlan really sits on that one's parent, as the kernel does it.
-    const int port = lower->link.kind == "macvlan" ? lower->link.parent_index : lower->link.index;
+    const int port = lower.link.kind == "macvlan" ? lower.link.parent_index : lower.link.index;
     std::string siblings;
     for (const Link& other : dump(sock_.get(), step)) {
       if (other.kind != "macvlan" || other.parent_index != port) continue;

@@ -19,30 +19,17 @@
 
 namespace mvlan::kernel::libnl {
 
-struct LinkDeleter {
-  void operator()(rtnl_link* link) const { rtnl_link_put(link); }
+// Owns a libnl object of type T, given back with `release` (its _put or _free function).
+template <class T, void (*release)(T*)>
+struct Releaser {
+  void operator()(T* object) const { release(object); }
 };
-struct CacheDeleter {
-  void operator()(nl_cache* cache) const { nl_cache_free(cache); }
-};
-struct AddrDeleter {
-  void operator()(nl_addr* addr) const { nl_addr_put(addr); }
-};
-struct RtAddrDeleter {
-  void operator()(rtnl_addr* addr) const { rtnl_addr_put(addr); }
-};
-struct RouteDeleter {
-  void operator()(rtnl_route* route) const { rtnl_route_put(route); }
-};
-struct SocketDeleter {
-  void operator()(nl_sock* sock) const { nl_socket_free(sock); }
-};
-using LinkPtr = std::unique_ptr<rtnl_link, LinkDeleter>;
-using RtAddrPtr = std::unique_ptr<rtnl_addr, RtAddrDeleter>;
-using RoutePtr = std::unique_ptr<rtnl_route, RouteDeleter>;
-using CachePtr = std::unique_ptr<nl_cache, CacheDeleter>;
-using AddrPtr = std::unique_ptr<nl_addr, AddrDeleter>;
-using SocketPtr = std::unique_ptr<nl_sock, SocketDeleter>;
+using LinkPtr = std::unique_ptr<rtnl_link, Releaser<rtnl_link, rtnl_link_put>>;
+using RtAddrPtr = std::unique_ptr<rtnl_addr, Releaser<rtnl_addr, rtnl_addr_put>>;
+using RoutePtr = std::unique_ptr<rtnl_route, Releaser<rtnl_route, rtnl_route_put>>;
+using CachePtr = std::unique_ptr<nl_cache, Releaser<nl_cache, nl_cache_free>>;
+using AddrPtr = std::unique_ptr<nl_addr, Releaser<nl_addr, nl_addr_put>>;
+using SocketPtr = std::unique_ptr<nl_sock, Releaser<nl_sock, nl_socket_free>>;
 
 // A route socket bound to the calling thread's network namespace.
 SocketPtr open_route_socket();

@@ -134,6 +134,15 @@ void Database::run_batch(const std::vector<Job*>& batch) {
     for (Job* job : batch)
       if (!job->error) job->error = error;
   };
+  // Gives up the whole batch: every job not yet failed fails with `e`, and nothing of it stays.
+  auto abandon = [&](const SQLite::Exception& e) {
+    fail_all(std::make_exception_ptr(store_error(e)));
+    try {
+      db_.exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+      // The jobs already carry the error that matters; a failed ROLLBACK adds nothing to it.
+    }
+  };
   try {
     db_.exec("BEGIN IMMEDIATE");
   } catch (const SQLite::Exception& e) {
@@ -164,22 +173,14 @@ void Database::run_batch(const std::vector<Job*>& batch) {
       db_.exec("ROLLBACK TO job");
       db_.exec("RELEASE job");
     } catch (const SQLite::Exception& e) {
-      fail_all(std::make_exception_ptr(store_error(e)));
-      try {
-        db_.exec("ROLLBACK");
-      } catch (const SQLite::Exception&) {
-      }
+      abandon(e);
       return;
     }
   }
   try {
     db_.exec("COMMIT");
   } catch (const SQLite::Exception& e) {
-    fail_all(std::make_exception_ptr(store_error(e)));
-    try {
-      db_.exec("ROLLBACK");
-    } catch (const SQLite::Exception&) {
-    }
+    abandon(e);
   }
 }
 
@@ -270,8 +271,8 @@ Error Database::store_error(const SQLite::Exception& e) const {
   return Error(ErrorKind::Store, "state database " + path_ + ": " + e.what() + hint);
 }
 
-void bind_bytes(SQLite::Statement& s, int index, const std::string& bytes) {
-  s.bind(index, bytes.data(), static_cast<int>(bytes.size()));
+void Database::bind_at(SQLite::Statement& s, int index, const Blob& blob) {
+  s.bind(index, blob.bytes.data(), static_cast<int>(blob.bytes.size()));
 }
 
 std::string column_bytes(const SQLite::Column& c) {

@@ -18,6 +18,12 @@
 
 namespace mvlan::store {
 
+// Bytes bound as a blob (a std::string binds as text): addresses are stored as fixed-width
+// big-endian bytes so SQLite orders them.
+struct Blob {
+  std::string bytes;
+};
+
 class Database {
  public:
   enum class Mode { ReadWrite, ReadOnly };
@@ -43,6 +49,18 @@ class Database {
 
   // A prepared statement, compiled once and reset for each use. Only inside write() or read().
   SQLite::Statement& statement(const char* sql);
+
+  // statement(sql) with `args` bound to its parameters in order, the first to ?1: a Blob as a
+  // blob, an empty std::optional as NULL, anything else as Statement::bind takes it (text, int,
+  // int64_t, double; a long long or size_t is ambiguous there, so cast it). Only inside write()
+  // or read().
+  template <class... Args>
+  SQLite::Statement& bound(const char* sql, const Args&... args) {
+    SQLite::Statement& s = statement(sql);
+    int index = 0;
+    (bind_at(s, ++index, args), ...);
+    return s;
+  }
 
   const std::string& path() const { return path_; }
   ~Database();
@@ -71,6 +89,20 @@ class Database {
       return std::move(*result);
     }
   }
+
+  template <class T>
+  static void bind_at(SQLite::Statement& s, int index, const T& value) {
+    s.bind(index, value);
+  }
+  template <class T>
+  static void bind_at(SQLite::Statement& s, int index, const std::optional<T>& value) {
+    if (value) {
+      bind_at(s, index, *value);
+    } else {
+      s.bind(index);
+    }
+  }
+  static void bind_at(SQLite::Statement& s, int index, const Blob& blob);
 
   struct Job;
   void submit(std::function<void()> body);
@@ -105,8 +137,15 @@ class Database {
   std::thread::id writer_id_;
 };
 
-// Blob helpers: addresses are stored as fixed-width big-endian bytes so SQLite orders them.
-void bind_bytes(SQLite::Statement& s, int index, const std::string& bytes);
+// A blob column's bytes (see Blob).
 std::string column_bytes(const SQLite::Column& c);
+
+// Every row `s` yields, each made into a value by `from(s)`, in the order they come.
+template <class From>
+auto rows(SQLite::Statement& s, From&& from) -> std::vector<decltype(from(s))> {
+  std::vector<decltype(from(s))> out;
+  while (s.executeStep()) out.push_back(from(s));
+  return out;
+}
 
 }  // namespace mvlan::store

@@ -69,45 +69,31 @@ const char* name_of(ParentKind kind) {
 
 void NetworkStore::add_network(const NetworkRecord& n, const std::optional<OwnedParent>& made) {
   db_.write([&] {
-    auto& s = db_.statement(
-        "INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, host_access, host_pool) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    s.bind(1, n.id);
-    s.bind(2, n.parent);
-    s.bind(3, name_of(n.mode));
-    s.bind(4, static_cast<int64_t>(n.mtu));
-    s.bind(5, n.internal ? 1 : 0);
-    s.bind(6, n.ipv6 ? 1 : 0);
-    s.bind(7, n.host_access);
-    s.bind(8, n.host_pool);
-    s.exec();
+    db_.bound(
+           "INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, host_access, host_pool) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+           n.id, n.parent, name_of(n.mode), static_cast<int64_t>(n.mtu), n.internal ? 1 : 0,
+           n.ipv6 ? 1 : 0, n.host_access, n.host_pool)
+        .exec();
     for (const auto& sub : n.subnets) {
-      auto& r = db_.statement(
-          "INSERT INTO network_subnets (network_id, family, subnet, gateway, gateway_pool) "
-          "VALUES (?, ?, ?, ?, ?)");
-      r.bind(1, n.id);
-      r.bind(2, sub.family);
-      r.bind(3, sub.subnet);
-      r.bind(4, sub.gateway);
-      r.bind(5, sub.gateway_pool);
-      r.exec();
+      db_.bound(
+             "INSERT INTO network_subnets (network_id, family, subnet, gateway, gateway_pool) "
+             "VALUES (?, ?, ?, ?, ?)",
+             n.id, sub.family, sub.subnet, sub.gateway, sub.gateway_pool)
+          .exec();
     }
     if (made) {
-      auto& p = db_.statement(
-          "INSERT OR IGNORE INTO owned_parents (name, kind, base, vlan_id) VALUES (?, ?, ?, ?)");
-      p.bind(1, made->name);
-      p.bind(2, name_of(made->kind));
-      p.bind(3, made->base);
-      p.bind(4, made->vlan_id);
-      p.exec();
+      db_.bound(
+             "INSERT OR IGNORE INTO owned_parents (name, kind, base, vlan_id) VALUES (?, ?, ?, ?)",
+             made->name, name_of(made->kind), made->base, made->vlan_id)
+          .exec();
     }
   });
 }
 
 std::optional<NetworkRecord> NetworkStore::load_network(const std::string& id) {
   static const std::string sql = std::string(kNetworkColumns) + " WHERE id = ?";
-  auto& s = db_.statement(sql.c_str());
-  s.bind(1, id);
+  auto& s = db_.bound(sql.c_str(), id);
   if (!s.executeStep()) return std::nullopt;
   auto network = network_from(s);
   s.reset();
@@ -118,11 +104,7 @@ std::optional<NetworkRecord> NetworkStore::load_network(const std::string& id) {
 std::vector<SubnetRecord> NetworkStore::load_subnets(const std::string& network_id) {
   static const std::string sql =
       std::string(kSubnetColumns) + " WHERE network_id = ? ORDER BY rowid";
-  auto& s = db_.statement(sql.c_str());
-  s.bind(1, network_id);
-  std::vector<SubnetRecord> out;
-  while (s.executeStep()) out.push_back(subnet_from(s));
-  return out;
+  return rows(db_.bound(sql.c_str(), network_id), subnet_from);
 }
 
 std::optional<NetworkRecord> NetworkStore::network(const std::string& id) {
@@ -132,9 +114,7 @@ std::optional<NetworkRecord> NetworkStore::network(const std::string& id) {
 std::vector<NetworkRecord> NetworkStore::networks() {
   return db_.read([&] {
     static const std::string sql = std::string(kNetworkColumns) + " ORDER BY created_at, id";
-    auto& s = db_.statement(sql.c_str());
-    std::vector<NetworkRecord> out;
-    while (s.executeStep()) out.push_back(network_from(s));
+    std::vector<NetworkRecord> out = rows(db_.statement(sql.c_str()), network_from);
     static const std::string subnets_sql = std::string(kSubnetColumns) + " ORDER BY rowid";
     auto& r = db_.statement(subnets_sql.c_str());
     std::map<std::string, std::vector<SubnetRecord>> by_network;
@@ -147,10 +127,7 @@ std::vector<NetworkRecord> NetworkStore::networks() {
 std::vector<NetworkRecord> NetworkStore::networks_on_parent(const std::string& parent) {
   return db_.read([&] {
     static const std::string sql = std::string(kNetworkColumns) + " WHERE parent = ? ORDER BY id";
-    auto& s = db_.statement(sql.c_str());
-    s.bind(1, parent);
-    std::vector<NetworkRecord> out;
-    while (s.executeStep()) out.push_back(network_from(s));
+    std::vector<NetworkRecord> out = rows(db_.bound(sql.c_str(), parent), network_from);
     for (auto& n : out) n.subnets = load_subnets(n.id);
     return out;
   });
@@ -162,23 +139,19 @@ NetworkRemoval NetworkStore::remove_network(const std::string& id) {
     auto network = load_network(id);
     if (!network) return removal;
     {
-      auto& s = db_.statement("SELECT link FROM endpoints WHERE network_id = ?");
-      s.bind(1, id);
+      auto& s = db_.bound("SELECT link FROM endpoints WHERE network_id = ?", id);
       while (s.executeStep()) removal.endpoint_links.push_back(s.getColumn(0).getString());
     }
     for (const char* sql : {"DELETE FROM endpoints WHERE network_id = ?",
                             "DELETE FROM network_subnets WHERE network_id = ?",
                             "DELETE FROM networks WHERE id = ?"}) {
-      auto& s = db_.statement(sql);
-      s.bind(1, id);
-      s.exec();
+      db_.bound(sql, id).exec();
     }
-    auto& users = db_.statement("SELECT count(*) FROM networks WHERE parent = ?");
-    users.bind(1, network->parent);
+    auto& users = db_.bound("SELECT count(*) FROM networks WHERE parent = ?", network->parent);
     users.executeStep();
     if (users.getColumn(0).getInt64() == 0) {
-      auto& p = db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents WHERE name = ?");
-      p.bind(1, network->parent);
+      auto& p = db_.bound("SELECT name, kind, base, vlan_id FROM owned_parents WHERE name = ?",
+                          network->parent);
       if (p.executeStep()) removal.orphan_parent = parent_from(p);
     }
     return removal;
@@ -187,8 +160,7 @@ NetworkRemoval NetworkStore::remove_network(const std::string& id) {
 
 std::optional<OwnedParent> NetworkStore::owned_parent(const std::string& name) {
   return db_.read([&]() -> std::optional<OwnedParent> {
-    auto& s = db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents WHERE name = ?");
-    s.bind(1, name);
+    auto& s = db_.bound("SELECT name, kind, base, vlan_id FROM owned_parents WHERE name = ?", name);
     if (!s.executeStep()) return std::nullopt;
     return parent_from(s);
   });
@@ -196,41 +168,29 @@ std::optional<OwnedParent> NetworkStore::owned_parent(const std::string& name) {
 
 std::vector<OwnedParent> NetworkStore::owned_parents() {
   return db_.read([&] {
-    auto& s = db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents ORDER BY name");
-    std::vector<OwnedParent> out;
-    while (s.executeStep()) out.push_back(parent_from(s));
-    return out;
+    return rows(db_.statement("SELECT name, kind, base, vlan_id FROM owned_parents ORDER BY name"),
+                parent_from);
   });
 }
 
 void NetworkStore::forget_parent(const std::string& name) {
-  db_.write([&] {
-    auto& s = db_.statement("DELETE FROM owned_parents WHERE name = ?");
-    s.bind(1, name);
-    s.exec();
-  });
+  db_.write([&] { db_.bound("DELETE FROM owned_parents WHERE name = ?", name).exec(); });
 }
 
 void NetworkStore::add_endpoint(const EndpointRecord& e) {
   db_.write([&] {
-    auto& s = db_.statement(
-        "INSERT INTO endpoints (id, network_id, mac, address4, address6, link) "
-        "VALUES (?, ?, ?, ?, ?, ?)");
-    s.bind(1, e.id);
-    s.bind(2, e.network_id);
-    s.bind(3, e.mac);
-    s.bind(4, e.address4);
-    s.bind(5, e.address6);
-    s.bind(6, e.link);
-    s.exec();
+    db_.bound(
+           "INSERT INTO endpoints (id, network_id, mac, address4, address6, link) "
+           "VALUES (?, ?, ?, ?, ?, ?)",
+           e.id, e.network_id, e.mac, e.address4, e.address6, e.link)
+        .exec();
   });
 }
 
 std::optional<EndpointRecord> NetworkStore::endpoint(const std::string& id) {
   return db_.read([&]() -> std::optional<EndpointRecord> {
     static const std::string sql = std::string(kEndpointColumns) + " WHERE id = ?";
-    auto& s = db_.statement(sql.c_str());
-    s.bind(1, id);
+    auto& s = db_.bound(sql.c_str(), id);
     if (!s.executeStep()) return std::nullopt;
     return endpoint_from(s);
   });
@@ -239,10 +199,7 @@ std::optional<EndpointRecord> NetworkStore::endpoint(const std::string& id) {
 std::vector<EndpointRecord> NetworkStore::endpoints() {
   return db_.read([&] {
     static const std::string sql = std::string(kEndpointColumns) + " ORDER BY network_id, id";
-    auto& s = db_.statement(sql.c_str());
-    std::vector<EndpointRecord> out;
-    while (s.executeStep()) out.push_back(endpoint_from(s));
-    return out;
+    return rows(db_.statement(sql.c_str()), endpoint_from);
   });
 }
 
@@ -253,29 +210,17 @@ std::vector<EndpointRecord> NetworkStore::endpoints_holding(const std::string& a
     static const std::string sql = std::string(kEndpointColumns) +
                                    " WHERE (address4 >= ?1 AND address4 < ?2)"
                                    " OR (address6 >= ?1 AND address6 < ?2) ORDER BY id";
-    auto& s = db_.statement(sql.c_str());
-    s.bind(1, address + "/");
-    s.bind(2, address + "0");
-    std::vector<EndpointRecord> out;
-    while (s.executeStep()) out.push_back(endpoint_from(s));
-    return out;
+    return rows(db_.bound(sql.c_str(), address + "/", address + "0"), endpoint_from);
   });
 }
 
 bool NetworkStore::remove_endpoint(const std::string& id) {
-  return db_.write([&] {
-    auto& s = db_.statement("DELETE FROM endpoints WHERE id = ?");
-    s.bind(1, id);
-    return s.exec() > 0;
-  });
+  return db_.write([&] { return db_.bound("DELETE FROM endpoints WHERE id = ?", id).exec() > 0; });
 }
 
 bool NetworkStore::link_name_taken(const std::string& link) {
-  return db_.read([&] {
-    auto& s = db_.statement("SELECT 1 FROM endpoints WHERE link = ?");
-    s.bind(1, link);
-    return s.executeStep();
-  });
+  return db_.read(
+      [&] { return db_.bound("SELECT 1 FROM endpoints WHERE link = ?", link).executeStep(); });
 }
 
 }  // namespace mvlan::store

@@ -85,8 +85,15 @@ struct Cidr {
   Prefix prefix() const { return Prefix::of(address, length); }
   bool has_host_bits() const { return prefix().network() != address; }
   std::string str() const;
+  friend bool operator==(const Cidr&, const Cidr&) = default;
 };
 
 std::string to_string(u128 value);  // decimal, for counts of addresses
+
+// The text of an optional address, prefix or CIDR; `none` when there is none.
+template <typename T>
+std::string str_or(const std::optional<T>& value, const std::string& none = "") {
+  return value ? value->str() : none;
+}
 
 }  // namespace mvlan::ipam

@@ -66,9 +66,6 @@ std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
 
 std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
   check_endpoint_ids(request.network_id, request.endpoint_id);
-  // Canonical, so that ReleaseAddress's plain address finds it whatever spelling Docker used.
-  const std::string address4 = request.address4 ? request.address4->str() : "";
-  const std::string address6 = request.address6 ? request.address6->str() : "";
   std::optional<std::string> generated;
   std::string mac;
   if (request.mac) {
@@ -84,12 +81,9 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
     if (store_.endpoint(request.endpoint_id)) {
       throw conflict("endpoint " + short_id(request.endpoint_id) + " already exists");
     }
-    store::EndpointRecord endpoint{request.endpoint_id,
-                                   request.network_id,
-                                   mac,
-                                   address4,
-                                   address6,
-                                   link_name_for(request.endpoint_id)};
+    store::EndpointRecord endpoint{
+        request.endpoint_id, request.network_id, mac,
+        request.address4,    request.address6,   link_name_for(request.endpoint_id)};
     store_.add_endpoint(endpoint);
     log::info("endpoint " + short_id(endpoint.id) + " created on network " +
               short_id(endpoint.network_id) + " with MAC " + mac);
@@ -154,8 +148,12 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   answer.link = endpoint->link;
   if (!network.internal) {
     // Per address: a gateway outside the endpoint's own subnet cannot be reached on the link.
-    if (auto s = subnet_of(network, endpoint->address4)) answer.gateway4 = s->gateway;
-    if (auto s = subnet_of(network, endpoint->address6)) answer.gateway6 = s->gateway;
+    if (auto s = subnet_of(network, endpoint->address4); s && s->gateway) {
+      answer.gateway4 = s->gateway->str();
+    }
+    if (auto s = subnet_of(network, endpoint->address6); s && s->gateway) {
+      answer.gateway6 = s->gateway->str();
+    }
   }
   if (auto route = HostAccess::return_route(network, *endpoint)) {
     answer.connected_routes.push_back(*route);
@@ -201,7 +199,7 @@ void NetworkDriver::remove_endpoint(const store::EndpointRecord& endpoint) {
 
 size_t NetworkDriver::drop_endpoints_holding(const ipam::Address& address) {
   std::lock_guard lock(mutex_);
-  const auto stale = store_.endpoints_holding(address.str());
+  const auto stale = store_.endpoints_holding(address);
   for (const auto& endpoint : stale) {
     remove_endpoint(endpoint);
     log::warn("endpoint " + short_id(endpoint.id) + " still held " + address.str() +

@@ -25,7 +25,7 @@ std::vector<ipam::PoolStatus> pools_binding(const std::vector<ipam::PoolStatus>&
 
 std::string holder_of(store::NetworkStore* networks, const ipam::Address& a) {
   const auto holding =
-      networks ? networks->endpoints_holding(a.str()) : std::vector<store::EndpointRecord>{};
+      networks ? networks->endpoints_holding(a) : std::vector<store::EndpointRecord>{};
   if (holding.empty()) return "a container";
   return "endpoint " + short_id(holding.front().id) + " of network " +
          short_id(holding.front().network_id);

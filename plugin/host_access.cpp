@@ -19,27 +19,13 @@ std::string host_prefix(const ipam::Address& a) {
   return a.str() + (a.family() == ipam::Family::V4 ? "/32" : "/128");
 }
 
-// The network's host address as stored (canonical text, written by reserve_address); none when
-// the network has no host access. A record that does not parse was not written by mvlan.
-std::optional<ipam::Address> host_address(const store::NetworkRecord& network) {
-  if (network.host_access.empty()) return std::nullopt;
-  auto address = ipam::Address::parse(network.host_access);
-  if (!address) {
-    throw Error(ErrorKind::Store, "network " + short_id(network.id) + ": stored host address " +
-                                      quote(network.host_access) + " is not an address");
-  }
-  return address;
-}
-
 // The host route to an endpoint: its /32 or /128 of the host address's family, when the network
 // has host access and the endpoint an address of that family.
 std::optional<std::string> host_route(const store::NetworkRecord& network,
                                       const store::EndpointRecord& endpoint) {
-  const auto host = host_address(network);
-  if (!host) return std::nullopt;
-  const auto family = host->family();
-  for (const auto& text : {endpoint.address4, endpoint.address6}) {
-    auto cidr = ipam::Cidr::parse(text);
+  if (!network.host_access) return std::nullopt;
+  const auto family = network.host_access->family();
+  for (const auto& cidr : {endpoint.address4, endpoint.address6}) {
     if (cidr && cidr->address.family() == family) return host_prefix(cidr->address);
   }
   return std::nullopt;
@@ -101,7 +87,7 @@ void HostAccess::reserve_address(const CreateNetworkRequest& request,
   ipam::AddressRequest grant;
   grant.address = address;
   try {
-    network.host_access = pools_->request_address(pool->id, grant).address.str();
+    network.host_access = pools_->request_address(pool->id, grant).address;
   } catch (const Error& e) {
     throw Error(e.kind, what + e.what());
   }
@@ -110,13 +96,11 @@ void HostAccess::reserve_address(const CreateNetworkRequest& request,
 
 std::optional<std::string> HostAccess::return_route(const store::NetworkRecord& network,
                                                     const store::EndpointRecord& endpoint) {
-  const auto stored = host_address(network);
-  if (!stored) return std::nullopt;
-  const ipam::Address& host = *stored;
-  for (const auto& text : {endpoint.address4, endpoint.address6}) {
-    const auto cidr = ipam::Cidr::parse(text);
+  if (!network.host_access) return std::nullopt;
+  const ipam::Address& host = *network.host_access;
+  for (const auto& cidr : {endpoint.address4, endpoint.address6}) {
     if (!cidr || cidr->address.family() != host.family()) continue;
-    const auto subnet = subnet_of(network, text);
+    const auto subnet = subnet_of(network, cidr);
     if (subnet && subnet->subnet.contains(host)) return std::nullopt;  // on the subnet's route
     return host_prefix(host);
   }
@@ -124,17 +108,17 @@ std::optional<std::string> HostAccess::return_route(const store::NetworkRecord& 
 }
 
 void HostAccess::release_address(const store::NetworkRecord& network) {
-  if (!pools_ || network.host_access.empty()) return;
+  if (!pools_ || !network.host_access) return;
   try {
     // Usually a no-op: Docker releases the whole pool before it deletes the network.
-    pools_->release_address(network.host_pool, *host_address(network));
+    pools_->release_address(network.host_pool, *network.host_access);
   } catch (const std::exception& e) {
-    log::warn("releasing host address " + network.host_access + ": " + e.what());
+    log::warn("releasing host address " + network.host_access->str() + ": " + e.what());
   }
 }
 
 void HostAccess::remove(const store::NetworkRecord& network) {
-  if (network.host_access.empty()) return;
+  if (!network.host_access) return;
   // Its routes go with it.
   if (kernel_.delete_link(host_link_name(network.id))) {
     log::info("deleted host-access link " + host_link_name(network.id));
@@ -144,7 +128,7 @@ void HostAccess::remove(const store::NetworkRecord& network) {
 
 void HostAccess::create_link(const store::NetworkRecord& network) {
   const std::string link = host_link_name(network.id);
-  const auto address = *host_address(network);
+  const ipam::Address& address = *network.host_access;
   kernel_.create_macvlan(network.parent, link, kernel::MacvlanMode::Bridge, kernel::Mac{},
                          network.mtu);
   Undo undo;
@@ -153,11 +137,11 @@ void HostAccess::create_link(const store::NetworkRecord& network) {
   kernel_.set_up(link);
   undo.commit();
   log::info("host access for network " + short_id(network.id) + ": link " + link + " on " +
-            network.parent + " with " + network.host_access);
+            network.parent + " with " + address.str());
 }
 
 void HostAccess::ensure_link(const store::NetworkRecord& network) {
-  if (network.host_access.empty()) return;
+  if (!network.host_access) return;
   try {
     if (kernel_.find_link(host_link_name(network.id))) return;
     create_link(network);
@@ -175,7 +159,7 @@ void HostAccess::add_route(const store::NetworkRecord& network,
   const auto route = host_route(network, endpoint);
   if (!route) return;
   try {
-    kernel_.add_route(*route, host_link_name(network.id), network.host_access);
+    kernel_.add_route(*route, host_link_name(network.id), network.host_access->str());
   } catch (const std::exception& e) {
     log::error("host access to endpoint " + short_id(endpoint.id) + ": " + e.what() +
                "; the host cannot reach " + *route + " until mvlan restarts");
@@ -198,18 +182,18 @@ void HostAccess::reconcile(const store::NetworkRecord& network) {
   // The reservation is normally there; granting it again only succeeds when it went missing.
   if (pools_) {
     ipam::AddressRequest grant;
+    grant.address = network.host_access;
     try {
-      grant.address = host_address(network);
       pools_->request_address(network.host_pool, grant);
-      log::info("reconcile: reserved host address " + network.host_access + " again in pool " +
-                network.host_pool);
+      log::info("reconcile: reserved host address " + network.host_access->str() +
+                " again in pool " + network.host_pool);
     } catch (const Error& e) {
       if (e.kind != ErrorKind::Conflict) log::warn(std::string("reconcile: ") + e.what());
     }
   }
   try {
     if (kernel_.find_link(link)) {
-      kernel_.add_address(link, host_prefix(*host_address(network)));
+      kernel_.add_address(link, host_prefix(*network.host_access));
       kernel_.set_up(link);
     } else {
       create_link(network);

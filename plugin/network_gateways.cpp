@@ -20,33 +20,33 @@ void NetworkDriver::reserve_gateways(const CreateNetworkRequest& request,
     const NetworkSubnet& data = request.subnets[i];
     store::SubnetRecord& s = network.subnets[i];
     if (data.gateway || !has_room_for_gateway(data.subnet)) continue;
-    const auto pool = network_pool(*pools_, data.address_space, data.subnet, "");
+    const auto pool = network_pool(*pools_, data.address_space, data.subnet, std::nullopt);
     if (!pool) continue;  // another IPAM's subnet: no gateway, as with Docker's own macvlan
     ipam::AddressRequest grant;
     grant.gateway = true;
     try {
-      s.gateway = pools_->request_address(pool->id, grant).address.str();
+      s.gateway = pools_->request_address(pool->id, grant).address;
     } catch (const Error& e) {
       if (e.kind != ErrorKind::Exhausted) throw;
-      log::warn("network " + short_id(network.id) + ": no free address left in " + s.subnet +
-                " for a gateway; its containers get no default route");
+      log::warn("network " + short_id(network.id) + ": no free address left in " +
+                data.subnet.str() + " for a gateway; its containers get no default route");
       continue;
     }
     s.gateway_pool = pool->id;
-    log::info("network " + short_id(network.id) + ": gateway " + s.gateway + " of " + s.subnet +
-              " reserved by mvlan (the engine asked for none)");
+    log::info("network " + short_id(network.id) + ": gateway " + s.gateway->str() + " of " +
+              data.subnet.str() + " reserved by mvlan (the engine asked for none)");
   }
 }
 
 void NetworkDriver::release_gateways(const store::NetworkRecord& network) {
   if (!pools_) return;
   for (const auto& s : network.subnets) {
-    if (s.gateway_pool.empty()) continue;
+    if (s.gateway_pool.empty() || !s.gateway) continue;
     try {
       // Usually a no-op: Docker releases the whole pool before it deletes the network.
-      pools_->release_address(s.gateway_pool, *ipam::Address::parse(s.gateway));
+      pools_->release_address(s.gateway_pool, *s.gateway);
     } catch (const std::exception& e) {
-      log::warn("releasing gateway " + s.gateway + ": " + e.what());
+      log::warn("releasing gateway " + s.gateway->str() + ": " + e.what());
     }
   }
 }

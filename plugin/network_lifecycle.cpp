@@ -60,8 +60,7 @@ NetworkDriver::NetworkPlan NetworkDriver::plan_network(const CreateNetworkReques
   network.ipv6 = request.ipv6;
   network.internal = request.internal || !options.parent;
   for (const auto& s : request.subnets) {
-    network.subnets.push_back({s.subnet.family() == ipam::Family::V4 ? 4 : 6, s.subnet.str(),
-                               s.gateway ? s.gateway->str() : "", ""});
+    network.subnets.push_back({s.subnet.family(), s.subnet, s.gateway, ""});
   }
 
   if (store_.network(request.network_id)) {
@@ -137,11 +136,11 @@ void NetworkDriver::apply_network(const CreateNetworkRequest& request, NetworkPl
     log::info("created " + std::string(name_of(to_make->kind)) + " link " + to_make->name +
               " for network " + short_id(network.id));
   }
-  if (!network.host_access.empty()) host_access_.create_link(network);
+  if (network.host_access) host_access_.create_link(network);
   undo.commit();
   log::info("network " + short_id(network.id) + " created on " + network.parent + " (" +
             name_of(network.mode) + (network.internal ? ", internal" : "") +
-            (network.host_access.empty() ? "" : ", host access " + network.host_access) + ")");
+            (network.host_access ? ", host access " + network.host_access->str() : "") + ")");
 }
 
 void NetworkDriver::delete_network(const std::string& network_id) {

@@ -3,7 +3,8 @@
 namespace mvlan::plugin {
 
 std::optional<ipam::Pool> network_pool(ipam::PoolStore& pools, const std::string& address_space,
-                                       const ipam::Prefix& subnet, const std::string& gateway) {
+                                       const ipam::Prefix& subnet,
+                                       const std::optional<ipam::Address>& gateway) {
   // Pools sharing a subnet (networks with their own ip-ranges) share one address set, so a grant
   // in any keeps the address from all; the choice only decides which ip-range a pick comes from.
   std::optional<ipam::Pool> found;
@@ -14,9 +15,9 @@ std::optional<ipam::Pool> network_pool(ipam::PoolStore& pools, const std::string
     for (const auto& a : s.allocations) {
       if (a.kind != ipam::GrantKind::Gateway) continue;
       has_gateway = true;
-      has_ours |= a.address.str() == gateway;
+      has_ours |= a.address == gateway;
     }
-    const int score = has_ours ? 2 : (gateway.empty() && !has_gateway ? 1 : 0);
+    const int score = has_ours ? 2 : (!gateway && !has_gateway ? 1 : 0);
     if (score > best) {
       best = score;
       found = s.pool;

@@ -12,6 +12,7 @@ namespace mvlan::plugin {
 // mvlan's pool of (address space, subnet): among pools sharing the subnet, the one holding
 // `gateway` if given, else the newest one without a gateway (Docker just requested it).
 std::optional<ipam::Pool> network_pool(ipam::PoolStore& pools, const std::string& address_space,
-                                       const ipam::Prefix& subnet, const std::string& gateway);
+                                       const ipam::Prefix& subnet,
+                                       const std::optional<ipam::Address>& gateway);
 
 }  // namespace mvlan::plugin

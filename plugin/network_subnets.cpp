@@ -6,21 +6,18 @@ bool has_room_for_gateway(const ipam::Prefix& subnet) {
 }
 
 std::optional<EndpointSubnet> subnet_of(const store::NetworkRecord& network,
-                                        const std::string& address) {
-  const auto cidr = ipam::Cidr::parse(address);
-  if (!cidr) return std::nullopt;
-  const int family = cidr->address.family() == ipam::Family::V4 ? 4 : 6;
+                                        const std::optional<ipam::Cidr>& address) {
+  if (!address) return std::nullopt;
   std::optional<EndpointSubnet> legacy;
   for (const auto& s : network.subnets) {
-    if (s.family != family) continue;
-    if (s.subnet.empty()) {
-      const auto own = cidr->prefix();
-      const auto gateway = ipam::Address::parse(s.gateway);
-      legacy = EndpointSubnet{own, gateway && own.contains(*gateway) ? s.gateway : ""};
+    if (s.family != address->address.family()) continue;
+    if (!s.subnet) {
+      const auto own = address->prefix();
+      legacy =
+          EndpointSubnet{own, s.gateway && own.contains(*s.gateway) ? s.gateway : std::nullopt};
       continue;
     }
-    const auto subnet = ipam::Prefix::parse(s.subnet);
-    if (subnet && subnet->contains(cidr->address)) return EndpointSubnet{*subnet, s.gateway};
+    if (s.subnet->contains(address->address)) return EndpointSubnet{*s.subnet, s.gateway};
   }
   return legacy;
 }

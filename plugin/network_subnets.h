@@ -17,12 +17,12 @@ bool has_room_for_gateway(const ipam::Prefix& subnet);
 
 struct EndpointSubnet {
   ipam::Prefix subnet;
-  std::string gateway;  // plain address, "" when the subnet has none
+  std::optional<ipam::Address> gateway;
 };
-// The subnet of `network` holding `address` (an endpoint's CIDR as stored, "" for none). A
+// The subnet of `network` holding an endpoint's `address`, if it has one. A
 // network stored before subnets were recorded has one subnet per family of unknown prefix: the
 // endpoint's own prefix stands for it, and its gateway counts only if it lies inside.
 std::optional<EndpointSubnet> subnet_of(const store::NetworkRecord& network,
-                                        const std::string& address);
+                                        const std::optional<ipam::Cidr>& address);
 
 }  // namespace mvlan::plugin

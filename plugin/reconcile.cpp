@@ -37,7 +37,7 @@ void NetworkDriver::reconcile() {
   }
   std::set<std::string> host_links;
   for (const auto& network : store_.networks()) {
-    if (network.host_access.empty()) continue;
+    if (!network.host_access) continue;
     host_links.insert(host_link_name(network.id));
     host_access_.reconcile(network);
   }

@@ -9,9 +9,9 @@ namespace mvlan::plugin {
 namespace {
 
 // The gateway Join answers for an endpoint address: its subnet's, none on an internal network.
-std::string gateway_of(const store::NetworkRecord& n, const std::string& address) {
+std::string gateway_of(const store::NetworkRecord& n, const std::optional<ipam::Cidr>& address) {
   const auto subnet = n.internal ? std::nullopt : subnet_of(n, address);
-  return subnet ? subnet->gateway : "";
+  return subnet ? ipam::str_or(subnet->gateway) : "";
 }
 
 }  // namespace
@@ -23,15 +23,15 @@ json network_json(const store::NetworkRecord& n,
     if (e.network_id != n.id) continue;
     eps.push_back({{"EndpointID", e.id},
                    {"MacAddress", e.mac},
-                   {"Address", e.address4},
-                   {"AddressIPv6", e.address6},
+                   {"Address", ipam::str_or(e.address4)},
+                   {"AddressIPv6", ipam::str_or(e.address6)},
                    {"Gateway", gateway_of(n, e.address4)},
                    {"GatewayIPv6", gateway_of(n, e.address6)},
                    {"Link", e.link}});
   }
   json subnets = json::array();
   for (const auto& s : n.subnets) {
-    subnets.push_back({{"Subnet", s.subnet}, {"Gateway", s.gateway}});
+    subnets.push_back({{"Subnet", ipam::str_or(s.subnet)}, {"Gateway", ipam::str_or(s.gateway)}});
   }
   return json{{"NetworkID", n.id},
               {"Parent", n.parent},
@@ -41,8 +41,8 @@ json network_json(const store::NetworkRecord& n,
               {"IPv6", n.ipv6},
               {"Subnets", subnets},
               {"Endpoints", eps},
-              {"HostAccess", n.host_access},
-              {"HostLink", n.host_access.empty() ? "" : host_link_name(n.id)}};
+              {"HostAccess", ipam::str_or(n.host_access)},
+              {"HostLink", n.host_access ? host_link_name(n.id) : ""}};
 }
 
 void print_networks(const std::vector<store::NetworkRecord>& networks,
@@ -56,18 +56,19 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
         << (n.mtu ? std::to_string(n.mtu) : "inherited") << (n.internal ? "  internal" : "")
         << "\n";
     for (const auto& s : n.subnets) {
-      out << "    subnet " << (s.subnet.empty() ? "unknown (stored by an older mvlan)" : s.subnet)
-          << "  gateway " << (s.gateway.empty() ? "-" : s.gateway)
+      out << "    subnet " << ipam::str_or(s.subnet, "unknown (stored by an older mvlan)")
+          << "  gateway " << ipam::str_or(s.gateway, "-")
           << (s.gateway_pool.empty() ? "" : " (mvlan's pick)") << "\n";
     }
-    if (!n.host_access.empty()) {
-      out << "    host access " << n.host_access << "  link " << host_link_name(n.id) << "\n";
+    if (n.host_access) {
+      out << "    host access " << n.host_access->str() << "  link " << host_link_name(n.id)
+          << "\n";
     }
     for (const auto& e : endpoints) {
       if (e.network_id != n.id) continue;
       out << "    endpoint " << short_id(e.id) << "  " << e.mac << "  "
-          << (e.address4.empty() ? "-" : e.address4)
-          << (e.address6.empty() ? "" : "  " + e.address6) << "  link " << e.link << "\n";
+          << ipam::str_or(e.address4, "-") << (e.address6 ? "  " + e.address6->str() : "")
+          << "  link " << e.link << "\n";
     }
   }
 }

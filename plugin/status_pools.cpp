@@ -42,11 +42,11 @@ EndpointAddresses endpoint_addresses(const std::vector<store::EndpointRecord>& e
   EndpointAddresses out;
   for (const auto& e : endpoints) {
     for (const auto& cidr : {e.address4, e.address6}) {
-      if (auto c = ipam::Cidr::parse(cidr)) out.endpoints.emplace(c->address.str(), e.id);
+      if (cidr) out.endpoints.emplace(cidr->address.str(), e.id);
     }
   }
   for (const auto& n : networks) {
-    if (!n.host_access.empty()) out.hosts.insert(n.host_pool + " " + n.host_access);
+    if (n.host_access) out.hosts.insert(n.host_pool + " " + n.host_access->str());
   }
   return out;
 }

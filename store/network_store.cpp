@@ -21,6 +21,17 @@ constexpr const char* kEndpointColumns =
                                     " '" + value + "', which mvlan does not know");
 }
 
+// The column's value parsed by `T::parse`; none for "". Text that does not parse is a database
+// mvlan did not write.
+template <typename T>
+std::optional<T> parse_column(const std::string& table, const std::string& row,
+                              const std::string& column, const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto value = T::parse(text);
+  if (!value) unknown_value(table, row, column, text);
+  return value;
+}
+
 NetworkRecord network_from(SQLite::Statement& s) {
   NetworkRecord n;
   n.id = s.getColumn(0).getString();
@@ -32,20 +43,35 @@ NetworkRecord network_from(SQLite::Statement& s) {
   n.mtu = static_cast<unsigned>(s.getColumn(3).getInt64());
   n.internal = s.getColumn(4).getInt() != 0;
   n.ipv6 = s.getColumn(5).getInt() != 0;
-  n.host_access = s.getColumn(6).getString();
+  n.host_access =
+      parse_column<ipam::Address>("networks", n.id, "host_access", s.getColumn(6).getString());
   n.host_pool = s.getColumn(7).getString();
   return n;
 }
 
 SubnetRecord subnet_from(SQLite::Statement& s) {
-  return SubnetRecord{s.getColumn(1).getInt(), s.getColumn(2).getString(),
-                      s.getColumn(3).getString(), s.getColumn(4).getString()};
+  const std::string network = s.getColumn(0).getString();
+  const int family = s.getColumn(1).getInt();
+  if (family != 4 && family != 6) {
+    unknown_value("network_subnets", network, "family", std::to_string(family));
+  }
+  return SubnetRecord{
+      family == 4 ? ipam::Family::V4 : ipam::Family::V6,
+      parse_column<ipam::Prefix>("network_subnets", network, "subnet", s.getColumn(2).getString()),
+      parse_column<ipam::Address>("network_subnets", network, "gateway",
+                                  s.getColumn(3).getString()),
+      s.getColumn(4).getString()};
 }
 
 EndpointRecord endpoint_from(SQLite::Statement& s) {
-  return EndpointRecord{s.getColumn(0).getString(), s.getColumn(1).getString(),
-                        s.getColumn(2).getString(), s.getColumn(3).getString(),
-                        s.getColumn(4).getString(), s.getColumn(5).getString()};
+  const std::string id = s.getColumn(0).getString();
+  return EndpointRecord{
+      id,
+      s.getColumn(1).getString(),
+      s.getColumn(2).getString(),
+      parse_column<ipam::Cidr>("endpoints", id, "address4", s.getColumn(3).getString()),
+      parse_column<ipam::Cidr>("endpoints", id, "address6", s.getColumn(4).getString()),
+      s.getColumn(5).getString()};
 }
 
 ParentKind kind_from(const std::string& name, const std::string& text) {
@@ -67,19 +93,22 @@ const char* name_of(ParentKind kind) {
   return kind == ParentKind::Vlan ? "vlan" : "dummy";
 }
 
+// Addresses are stored as canonical text (ipam::str_or, "" for none), so that endpoints_holding
+// finds an address whatever spelling Docker used.
 void NetworkStore::add_network(const NetworkRecord& n, const std::optional<OwnedParent>& made) {
   db_.write([&] {
     db_.bound(
            "INSERT INTO networks (id, parent, mode, mtu, internal, ipv6, host_access, host_pool) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
            n.id, n.parent, name_of(n.mode), static_cast<int64_t>(n.mtu), n.internal ? 1 : 0,
-           n.ipv6 ? 1 : 0, n.host_access, n.host_pool)
+           n.ipv6 ? 1 : 0, ipam::str_or(n.host_access), n.host_pool)
         .exec();
     for (const auto& sub : n.subnets) {
       db_.bound(
              "INSERT INTO network_subnets (network_id, family, subnet, gateway, gateway_pool) "
              "VALUES (?, ?, ?, ?, ?)",
-             n.id, sub.family, sub.subnet, sub.gateway, sub.gateway_pool)
+             n.id, sub.family == ipam::Family::V4 ? 4 : 6, ipam::str_or(sub.subnet),
+             ipam::str_or(sub.gateway), sub.gateway_pool)
           .exec();
     }
     if (made) {
@@ -182,7 +211,7 @@ void NetworkStore::add_endpoint(const EndpointRecord& e) {
     db_.bound(
            "INSERT INTO endpoints (id, network_id, mac, address4, address6, link) "
            "VALUES (?, ?, ?, ?, ?, ?)",
-           e.id, e.network_id, e.mac, e.address4, e.address6, e.link)
+           e.id, e.network_id, e.mac, ipam::str_or(e.address4), ipam::str_or(e.address6), e.link)
         .exec();
   });
 }
@@ -203,14 +232,15 @@ std::vector<EndpointRecord> NetworkStore::endpoints() {
   });
 }
 
-std::vector<EndpointRecord> NetworkStore::endpoints_holding(const std::string& address) {
+std::vector<EndpointRecord> NetworkStore::endpoints_holding(const ipam::Address& address) {
   return db_.read([&] {
     // "A/<length>" sorts in ["A/", "A0"): '0' follows '/' in ASCII. A range keeps the index in use,
     // where LIKE or substr() would read every row.
     static const std::string sql = std::string(kEndpointColumns) +
                                    " WHERE (address4 >= ?1 AND address4 < ?2)"
                                    " OR (address6 >= ?1 AND address6 < ?2) ORDER BY id";
-    return rows(db_.bound(sql.c_str(), address + "/", address + "0"), endpoint_from);
+    const std::string text = address.str();
+    return rows(db_.bound(sql.c_str(), text + "/", text + "0"), endpoint_from);
   });
 }
 

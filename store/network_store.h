@@ -1,21 +1,23 @@
 #pragma once
-// The network driver's state: networks, endpoints, and which parent links mvlan created. Plain
-// values in, plain values out; every change is one durable transaction.
+// The network driver's state: networks, endpoints, and which parent links mvlan created. Typed
+// values in and out (text only in SQLite); every change is one durable transaction.
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/macvlan_mode.h"
+#include "ipam/address.h"
 #include "store/database.h"
 
 namespace mvlan::store {
 
 // One subnet of a network (IPv4Data/IPv6Data) and its gateway.
 struct SubnetRecord {
-  int family = 4;            // 4 or 6
-  std::string subnet;        // canonical prefix; "" for a network stored before subnets were
-  std::string gateway;       // plain address, "" when none
+  ipam::Family family = ipam::Family::V4;
+  // None for a network stored before subnets were recorded: one per family, prefix unknown.
+  std::optional<ipam::Prefix> subnet;
+  std::optional<ipam::Address> gateway;
   std::string gateway_pool;  // the PoolID when mvlan reserved the gateway itself, else ""
 };
 
@@ -27,8 +29,8 @@ struct NetworkRecord {
   bool internal = false;
   bool ipv6 = false;
   std::vector<SubnetRecord> subnets;  // in Docker's order, IPv4 first
-  // -o host_access: the host's address on the network ("" when none), reserved in pool host_pool.
-  std::string host_access;
+  // -o host_access: the host's address on the network, reserved in pool host_pool.
+  std::optional<ipam::Address> host_access;
   std::string host_pool;
 };
 
@@ -47,8 +49,8 @@ struct EndpointRecord {
   std::string id;
   std::string network_id;
   std::string mac;
-  std::string address4;  // CIDR as Docker gave it, "" when none
-  std::string address6;
+  std::optional<ipam::Cidr> address4;  // as Docker gave it
+  std::optional<ipam::Cidr> address6;
   std::string link;  // the macvlan link's name in the host namespace
 };
 
@@ -76,8 +78,8 @@ class NetworkStore {
   void add_endpoint(const EndpointRecord& endpoint);
   std::optional<EndpointRecord> endpoint(const std::string& id);
   std::vector<EndpointRecord> endpoints();
-  // Endpoints whose IPv4 or IPv6 address (CIDR as stored) is `address` (plain, canonical).
-  std::vector<EndpointRecord> endpoints_holding(const std::string& address);
+  // Endpoints whose IPv4 or IPv6 address is `address`, whatever its prefix length.
+  std::vector<EndpointRecord> endpoints_holding(const ipam::Address& address);
   bool remove_endpoint(const std::string& id);
   bool link_name_taken(const std::string& link);
 

@@ -309,7 +309,7 @@ TEST_CASE("an endpoint still holding a released address is dropped with its link
       endpoint_request(kNet1, kEp1, "192.0.2.10/24", "2001:DB8:0:0::a/64", ""));
   f.driver->create_endpoint(endpoint_request(kNet2, kEp2, "192.0.2.100/24", "2001:db8::a0/64", ""));
   const auto link = f.driver->join(kNet1, kEp1).link;  // a link to clean, if one were there
-  CHECK(f.store->endpoint(kEp1)->address6 == "2001:db8::a/64");
+  CHECK(ipam::str_or(f.store->endpoint(kEp1)->address6) == "2001:db8::a/64");
 
   // Neither a prefix of the address (192.0.2.1) nor one it is a prefix of (.100) matches .10.
   CHECK(f.driver->drop_endpoints_holding(*ipam::Address::parse("192.0.2.1")) == 0);
@@ -492,7 +492,7 @@ TEST_CASE("host_access makes an up bridge macvlan link mh<id> on the parent with
   CHECK(link.parent_index == f.kernel.link("eth1").index);
   CHECK(link.up);
   CHECK(f.kernel.addresses[kHost1] == std::set<std::string>{"192.0.2.254/32"});
-  CHECK(f.store->network(kNet1)->host_access == "192.0.2.254");
+  CHECK(ipam::str_or(f.store->network(kNet1)->host_access) == "192.0.2.254");
 
   CHECK_THAT(refusal([&] { f.grant("192.0.2.254"); }), Catch::Contains("already in use"));
   std::set<std::string> granted;  // every dynamic address, until the pool runs dry
@@ -508,7 +508,7 @@ TEST_CASE("host_access makes an up bridge macvlan link mh<id> on the parent with
 TEST_CASE("host_access=auto takes the host's address from the pool", "[driver][host]") {
   HostFixture f;
   f.driver->create_network(f.host_net(kNet1, "auto"));
-  const auto host = f.store->network(kNet1)->host_access;
+  const auto host = ipam::str_or(f.store->network(kNet1)->host_access);
   CHECK(host == "192.0.2.2");
   CHECK(f.kernel.addresses[kHost1] == std::set<std::string>{"192.0.2.2/32"});
   CHECK(f.grant("") != host);
@@ -637,7 +637,7 @@ TEST_CASE("a reservation lost from the IPAM is taken again at start", "[driver][
 }
 
 TEST_CASE("a stored host address that is no address is refused naming the network and the text, "
-          "and the driver keeps serving",
+          "and the driver keeps serving the other networks",
           "[driver][host]") {
   HostFixture f;
   f.driver->create_network(f.host_net(kNet1, "192.0.2.254"));
@@ -648,8 +648,8 @@ TEST_CASE("a stored host address that is no address is refused naming the networ
     raw.exec("UPDATE networks SET host_access = '192.0.2.x'");
   }
   f.reopen();
-  CHECK(refusal([&] { f.driver->join(kNet1, kEp1); }) ==
-        "network dd884eff7552: stored host address \"192.0.2.x\" is not an address");
+  CHECK_THAT(refusal([&] { f.driver->join(kNet1, kEp1); }),
+             Catch::Contains("networks row " + kNet1 + " has host_access '192.0.2.x'"));
   f.driver->create_network(f.net(kNet2, {{"parent", "eth2"}}));
   f.driver->create_endpoint(f.ep(kNet2, kEp2));
   CHECK_FALSE(f.driver->join(kNet2, kEp2).link.empty());

@@ -66,14 +66,9 @@ std::string NetworkDriver::link_name_for(const std::string& endpoint_id) {
 
 std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRequest& request) {
   check_endpoint_ids(request.network_id, request.endpoint_id);
+  const Mac mac = request.mac ? *request.mac : generate_mac();
   std::optional<std::string> generated;
-  std::string mac;
-  if (request.mac) {
-    mac = format_mac(*request.mac);
-  } else {
-    generated = format_mac(generate_mac());
-    mac = *generated;
-  }
+  if (!request.mac) generated = format_mac(mac);
 
   {
     std::lock_guard lock(mutex_);
@@ -81,17 +76,21 @@ std::optional<std::string> NetworkDriver::create_endpoint(const CreateEndpointRe
     if (store_.endpoint(request.endpoint_id)) {
       throw conflict("endpoint " + short_id(request.endpoint_id) + " already exists");
     }
-    store::EndpointRecord endpoint{
-        request.endpoint_id, request.network_id, mac,
-        request.address4,    request.address6,   link_name_for(request.endpoint_id)};
+    store::EndpointRecord endpoint;
+    endpoint.id = request.endpoint_id;
+    endpoint.network_id = request.network_id;
+    endpoint.mac = mac;
+    endpoint.address4 = request.address4;
+    endpoint.address6 = request.address6;
+    endpoint.link = link_name_for(request.endpoint_id);
     store_.add_endpoint(endpoint);
     log::info("endpoint " + short_id(endpoint.id) + " created on network " +
-              short_id(endpoint.network_id) + " with MAC " + mac);
+              short_id(endpoint.network_id) + " with MAC " + format_mac(mac));
   }
   // Outside the lock: with etcd this is two round trips, which other endpoints need not wait on.
   // Only a MAC Docker chose can match the one its RequestAddress carried.
   if (pools_) {
-    record_holder(*pools_, request.endpoint_id, generated ? "" : mac,
+    record_holder(*pools_, request.endpoint_id, generated ? "" : format_mac(mac),
                   {request.address4, request.address6});
   }
   return generated;
@@ -120,7 +119,7 @@ JoinAnswer NetworkDriver::join(const std::string& network_id, const std::string&
   // A link of this name in the host namespace is left over from an interrupted Join.
   if (kernel_.delete_link(endpoint->link)) log::info("replaced stale link " + endpoint->link);
   try {
-    kernel_.create_macvlan(network.parent, endpoint->link, network.mode, *parse_mac(endpoint->mac),
+    kernel_.create_macvlan(network.parent, endpoint->link, network.mode, endpoint->mac,
                            network.mtu);
   } catch (const kernel::KernelError& e) {
     // A passthru parent's one macvlan sits inside a container, where the kernel layer cannot see

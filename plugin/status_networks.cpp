@@ -22,7 +22,7 @@ json network_json(const store::NetworkRecord& n,
   for (const auto& e : endpoints) {
     if (e.network_id != n.id) continue;
     eps.push_back({{"EndpointID", e.id},
-                   {"MacAddress", e.mac},
+                   {"MacAddress", format_mac(e.mac)},
                    {"Address", ipam::str_or(e.address4)},
                    {"AddressIPv6", ipam::str_or(e.address6)},
                    {"Gateway", gateway_of(n, e.address4)},
@@ -66,7 +66,7 @@ void print_networks(const std::vector<store::NetworkRecord>& networks,
     }
     for (const auto& e : endpoints) {
       if (e.network_id != n.id) continue;
-      out << "    endpoint " << short_id(e.id) << "  " << e.mac << "  "
+      out << "    endpoint " << short_id(e.id) << "  " << format_mac(e.mac) << "  "
           << ipam::str_or(e.address4, "-") << (e.address6 ? "  " + e.address6->str() : "")
           << "  link " << e.link << "\n";
     }

@@ -65,10 +65,13 @@ SubnetRecord subnet_from(SQLite::Statement& s) {
 
 EndpointRecord endpoint_from(SQLite::Statement& s) {
   const std::string id = s.getColumn(0).getString();
+  const std::string mac_text = s.getColumn(2).getString();
+  const auto mac = parse_mac(mac_text);
+  if (!mac) unknown_value("endpoints", id, "mac", mac_text);
   return EndpointRecord{
       id,
       s.getColumn(1).getString(),
-      s.getColumn(2).getString(),
+      *mac,
       parse_column<ipam::Cidr>("endpoints", id, "address4", s.getColumn(3).getString()),
       parse_column<ipam::Cidr>("endpoints", id, "address6", s.getColumn(4).getString()),
       s.getColumn(5).getString()};
@@ -211,7 +214,8 @@ void NetworkStore::add_endpoint(const EndpointRecord& e) {
     db_.bound(
            "INSERT INTO endpoints (id, network_id, mac, address4, address6, link) "
            "VALUES (?, ?, ?, ?, ?, ?)",
-           e.id, e.network_id, e.mac, ipam::str_or(e.address4), ipam::str_or(e.address6), e.link)
+           e.id, e.network_id, format_mac(e.mac), ipam::str_or(e.address4),
+           ipam::str_or(e.address6), e.link)
         .exec();
   });
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mac.h"
 #include "common/macvlan_mode.h"
 #include "ipam/address.h"
 #include "store/database.h"
@@ -48,7 +49,7 @@ struct OwnedParent {
 struct EndpointRecord {
   std::string id;
   std::string network_id;
-  std::string mac;
+  Mac mac{};
   std::optional<ipam::Cidr> address4;  // as Docker gave it
   std::optional<ipam::Cidr> address6;
   std::string link;  // the macvlan link's name in the host namespace

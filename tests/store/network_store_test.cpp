@@ -64,7 +64,7 @@ TEST_CASE("a network, its subnets, its endpoints and the parent mvlan made survi
   Reopened s;
   s.networks->add_network(vlan_network("n1"),
                           OwnedParent{"eth9.100", ParentKind::Vlan, "eth9", 100});
-  s.networks->add_endpoint({"e1", "n1", "02:42:c0:00:02:02", cidr("192.0.2.2/24"),
+  s.networks->add_endpoint({"e1", "n1", *parse_mac("02:42:c0:00:02:02"), cidr("192.0.2.2/24"),
                             cidr("2001:db8::2/64"), "mvl1"});
   s.restart();
 
@@ -90,6 +90,7 @@ TEST_CASE("a network, its subnets, its endpoints and the parent mvlan made survi
   const auto e = s.networks->endpoint("e1");
   REQUIRE(e);
   CHECK(e->link == "mvl1");
+  CHECK(format_mac(e->mac) == "02:42:c0:00:02:02");
   CHECK(e->address4 == cidr("192.0.2.2/24"));
   CHECK(e->address6 == cidr("2001:db8::2/64"));
   // Found by the address alone, in any spelling: 2001:db8:0::2 is stored as 2001:db8::2.
@@ -106,7 +107,7 @@ TEST_CASE("removing a network leaves its endpoints' links, and its parent once n
                           OwnedParent{"eth9.100", ParentKind::Vlan, "eth9", 100});
   s.networks->add_network(vlan_network("n2"), std::nullopt);
   s.networks->add_endpoint(
-      {"e1", "n1", "02:42:c0:00:02:02", cidr("192.0.2.2/24"), std::nullopt, "mvl1"});
+      {"e1", "n1", *parse_mac("02:42:c0:00:02:02"), cidr("192.0.2.2/24"), std::nullopt, "mvl1"});
   CHECK(s.networks->networks_on_parent("eth9.100").size() == 2);
 
   const auto first = s.networks->remove_network("n1");
@@ -138,11 +139,12 @@ TEST_CASE("a stored value mvlan did not write is a Store error naming the table,
            {"UPDATE network_subnets SET family = 5 WHERE family = 6",
             "network_subnets row n1 has family '5'"},
            {"UPDATE endpoints SET address6 = '2001:db8::2'",
-            "endpoints row e1 has address6 '2001:db8::2'"}}) {
+            "endpoints row e1 has address6 '2001:db8::2'"},
+           {"UPDATE endpoints SET mac = '02:42'", "endpoints row e1 has mac '02:42'"}}) {
     INFO(sql);
     Reopened s;
     s.networks->add_network(vlan_network("n1"), std::nullopt);
-    s.networks->add_endpoint({"e1", "n1", "02:42:c0:00:02:02", cidr("192.0.2.2/24"),
+    s.networks->add_endpoint({"e1", "n1", *parse_mac("02:42:c0:00:02:02"), cidr("192.0.2.2/24"),
                               cidr("2001:db8::2/64"), "mvl1"});
     s.db.reset();  // the store's statements are cached on its connection
     {

@@ -2,188 +2,32 @@
 
 #include <httplib.h>
 
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/error.h"
+#include "etcd/gateway_json.h"
 
 namespace mvlan::etcd {
-namespace {
 
-using json = nlohmann::json;
-
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64(const std::string& in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    for (int s : {18, 12, 6, 0}) out += kAlphabet[(v >> s) & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string unbase64(const std::string& in) {
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* p = std::strchr(kAlphabet, c);
-    if (c == '=' || c == '\0' || !p) break;
-    v = (v << 6) | static_cast<unsigned>(p - kAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((v >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
-// The gateway prints int64 fields as strings.
-long long number(const json& j, const char* field) {
-  auto it = j.find(field);
-  if (it == j.end()) return 0;
-  if (it->is_string()) return std::stoll(it->get<std::string>());
-  if (it->is_number()) return it->get<long long>();
-  return 0;
-}
-
-const char* target_name(Compare::Target t) {
-  switch (t) {
-    case Compare::Target::Create:
-      return "CREATE";
-    case Compare::Target::Mod:
-      return "MOD";
-    case Compare::Target::Value:
-      return "VALUE";
-  }
-  return "CREATE";
-}
-
-const char* result_name(Compare::Result r) {
-  switch (r) {
-    case Compare::Result::Equal:
-      return "EQUAL";
-    case Compare::Result::NotEqual:
-      return "NOT_EQUAL";
-    case Compare::Result::Less:
-      return "LESS";
-    case Compare::Result::Greater:
-      return "GREATER";
-  }
-  return "EQUAL";
-}
-
-json to_json(const Txn& txn);
-
-json to_json(const Op& op) {
-  switch (op.kind) {
-    case Op::Kind::Range: {
-      json r{{"key", base64(op.key)}};
-      if (!op.range_end.empty()) r["range_end"] = base64(op.range_end);
-      if (op.limit) r["limit"] = std::to_string(op.limit);
-      if (op.keys_only) r["keys_only"] = true;
-      return json{{"request_range", r}};
-    }
-    case Op::Kind::Put: {
-      json p{{"key", base64(op.key)}, {"value", base64(op.value)}};
-      if (op.lease) p["lease"] = std::to_string(op.lease);
-      return json{{"request_put", p}};
-    }
-    case Op::Kind::Delete: {
-      json d{{"key", base64(op.key)}};
-      if (!op.range_end.empty()) d["range_end"] = base64(op.range_end);
-      return json{{"request_delete_range", d}};
-    }
-    case Op::Kind::Txn:
-      return json{{"request_txn", to_json(*op.txn)}};
-  }
-  return json::object();
-}
-
-json to_json(const Txn& txn) {
-  json out{{"compare", json::array()}, {"success", json::array()}, {"failure", json::array()}};
-  for (const auto& c : txn.compare) {
-    json j{{"key", base64(c.key)},
-           {"target", target_name(c.target)},
-           {"result", result_name(c.result)}};
-    switch (c.target) {
-      case Compare::Target::Create:
-        j["create_revision"] = std::to_string(c.revision);
-        break;
-      case Compare::Target::Mod:
-        j["mod_revision"] = std::to_string(c.revision);
-        break;
-      case Compare::Target::Value:
-        j["value"] = base64(c.value);
-        break;
-    }
-    out["compare"].push_back(j);
-  }
-  for (const auto& op : txn.success) out["success"].push_back(to_json(op));
-  for (const auto& op : txn.failure) out["failure"].push_back(to_json(op));
-  return out;
-}
-
-RangeResult range_from(const json& j) {
-  RangeResult r;
-  if (auto kvs = j.find("kvs"); kvs != j.end() && kvs->is_array()) {
-    for (const auto& kv : *kvs) {
-      r.kvs.push_back(KeyValue{unbase64(kv.value("key", "")), unbase64(kv.value("value", "")),
-                               number(kv, "create_revision"), number(kv, "mod_revision"),
-                               number(kv, "lease")});
-    }
-  }
-  r.more = j.value("more", false);
-  return r;
-}
-
-}  // namespace
+using gateway::json;
+using gateway::number;
 
 Op Op::range(std::string key, std::string end, long long limit) {
-  Op op;
-  op.kind = Kind::Range;
-  op.key = std::move(key);
-  op.range_end = std::move(end);
-  op.limit = limit;
-  return op;
+  return Op{
+      .kind = Kind::Range, .key = std::move(key), .range_end = std::move(end), .limit = limit};
 }
 
 Op Op::put(std::string key, std::string value, long long lease) {
-  Op op;
-  op.kind = Kind::Put;
-  op.key = std::move(key);
-  op.value = std::move(value);
-  op.lease = lease;
-  return op;
+  return Op{.kind = Kind::Put, .key = std::move(key), .value = std::move(value), .lease = lease};
 }
 
 Op Op::erase(std::string key) {
-  Op op;
-  op.kind = Kind::Delete;
-  op.key = std::move(key);
-  return op;
+  return Op{.kind = Kind::Delete, .key = std::move(key)};
 }
 
 Op Op::nested(Txn txn) {
-  Op op;
-  op.kind = Kind::Txn;
-  op.txn = std::make_shared<Txn>(std::move(txn));
-  return op;
+  return Op{.kind = Kind::Txn, .txn = std::make_shared<Txn>(std::move(txn))};
 }
 
 std::string prefix_end(std::string prefix) {
@@ -364,31 +208,18 @@ std::optional<std::string> Client::call_round(const std::string& path, const std
 
 RangeResult Client::range(const std::string& key, const std::string& end, long long limit,
                           bool keys_only) {
-  json body{{"key", base64(key)}};
-  if (!end.empty()) body["range_end"] = base64(end);
-  if (limit) body["limit"] = std::to_string(limit);
-  if (keys_only) body["keys_only"] = true;
-  return range_from(json::parse(call("/v3/kv/range", body.dump())));
+  Op op = Op::range(key, end, limit);
+  op.keys_only = keys_only;
+  return gateway::range_answer(
+      json::parse(call("/v3/kv/range", gateway::range_request(op).dump())));
 }
 
 TxnResult Client::txn(const Txn& t) {
-  const json reply = json::parse(call("/v3/kv/txn", to_json(t).dump()));
-  TxnResult out;
-  out.succeeded = reply.value("succeeded", false);
-  if (auto responses = reply.find("responses"); responses != reply.end()) {
-    for (const auto& r : *responses) {
-      if (auto range = r.find("response_range"); range != r.end()) {
-        out.ranges.push_back(range_from(*range));
-      }
-    }
-  }
-  return out;
+  return gateway::txn_answer(json::parse(call("/v3/kv/txn", gateway::txn_request(t).dump())));
 }
 
 void Client::put(const std::string& key, const std::string& value, long long lease) {
-  json body{{"key", base64(key)}, {"value", base64(value)}};
-  if (lease) body["lease"] = std::to_string(lease);
-  call("/v3/kv/put", body.dump());
+  call("/v3/kv/put", gateway::put_request(Op::put(key, value, lease)).dump());
 }
 
 long long Client::grant_lease(int ttl_seconds) {

@@ -46,14 +46,15 @@ struct Compare {
 struct Txn;
 struct Op {
   enum class Kind { Range, Put, Delete, Txn };
+  // Every field has a default, so the builders below name only the fields their kind uses.
   Kind kind = Kind::Range;
-  std::string key;
-  std::string range_end;  // Range / Delete: "" for the key alone
-  std::string value;      // Put
-  long long lease = 0;    // Put
-  long long limit = 0;    // Range
+  std::string key{};
+  std::string range_end{};  // Range / Delete: "" for the key alone
+  std::string value{};      // Put
+  long long lease = 0;      // Put
+  long long limit = 0;      // Range
   bool keys_only = false;
-  std::shared_ptr<Txn> txn;  // Txn: a nested transaction (etcd >= 3.3)
+  std::shared_ptr<Txn> txn{};  // Txn: a nested transaction (etcd >= 3.3)
 
   static Op range(std::string key, std::string end = "", long long limit = 0);
   static Op put(std::string key, std::string value, long long lease = 0);

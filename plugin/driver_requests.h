@@ -2,7 +2,6 @@
 // The NetworkDriver's requests and answers, typed: what network_api.cpp reads from Docker's JSON
 // and writes back.
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>

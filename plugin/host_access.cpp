@@ -4,7 +4,6 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "common/quote.h"
 #include "common/short_id.h"
 #include "common/undo.h"
 #include "ipam/address.h"

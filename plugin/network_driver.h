@@ -3,7 +3,6 @@
 // through the Kernel interface; after a restart every call works from the store alone (Docker
 // never sends CreateNetwork again).
 
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>

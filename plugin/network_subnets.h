@@ -3,8 +3,6 @@
 // endpoint address belongs to: Join, host routes and `mvlan status` all decide per address.
 
 #include <optional>
-#include <string>
-#include <vector>
 
 #include "ipam/address.h"
 #include "store/network_store.h"

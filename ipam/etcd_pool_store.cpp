@@ -189,17 +189,30 @@ bool EtcdPoolStore::release_pool(const std::string& pool_id) {
     const std::string set = set_of(pool);
     const std::string dir = prefix_ + "addr/" + set + "/";
     // Only this host's grants through this pool go; other hosts keep theirs in the shared set.
-    std::vector<etcd::KeyValue> mine;
-    for_each_key(etcd_, dir, etcd::prefix_end(dir), [&](const etcd::KeyValue& kv) {
-      const json v = parse_value(kv);
-      if (v.value("shared", false)) {
-        drop_holder(set, kv, host_, pool_id);
-      } else if (v.value("host", "") == host_ && v.value("pool", "") == pool_id) {
-        mine.push_back(kv);
+    auto scan = [&] {
+      std::vector<etcd::KeyValue> mine;
+      for_each_key(etcd_, dir, etcd::prefix_end(dir), [&](const etcd::KeyValue& kv) {
+        const json v = parse_value(kv);
+        if (v.value("shared", false)) {
+          drop_holder(set, kv, host_, pool_id);
+        } else if (v.value("host", "") == host_ && v.value("pool", "") == pool_id) {
+          mine.push_back(kv);
+        }
+        return true;
+      });
+      return mine;
+    };
+    // Docker may still be releasing the pool's last addresses: a release that parks one rewrites
+    // its record between the scan and the erase, which then fails for it. Scan again until a
+    // scan finds none, or the record would outlive its pool with nobody left to free it.
+    for (int round = 0;; ++round) {
+      const auto mine = scan();
+      if (mine.empty()) break;
+      if (round == kMaxAttempts) {
+        throw kept_changing("the addresses of pool " + pool_id, "release the pool");
       }
-      return true;
-    });
-    erase_records(mine);
+      erase_records(mine);
+    }
     etcd::Txn drop;
     drop.success.push_back(Op::erase(pool_key(host_, pool_id)));
     etcd_.txn(drop);

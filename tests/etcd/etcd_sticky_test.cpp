@@ -256,3 +256,36 @@ TEST_CASE(
   CHECK(s.allocations.size() == 1);
   CHECK(check_index(store) == 1);
 }
+
+TEST_CASE(
+    "a pool released while its addresses are still being released (a swarm teardown) leaves "
+    "no record and no binding in etcd",
+    "[etcd][sticky]") {
+  StickyStore store;
+  PoolStore& pools = store.pools();
+  const std::string addrs = store.prefix() + "addr/";
+  const std::string names = store.prefix() + "names/";
+  // Docker may send ReleasePool before the ReleaseAddress of its last endpoints has answered:
+  // a release that parks an address rewrites its record while the pool's release erases it.
+  for (int round = 0; round < 12; ++round) {
+    const auto id = pools.request_pool(spec("192.0.2.0/24")).id;
+    std::vector<std::string> granted;
+    for (int i = 0; i < 24; ++i) {
+      granted.push_back(grant(pools, id, named(("task" + std::to_string(i)).c_str())));
+    }
+    std::atomic<bool> started{false};
+    std::thread releases([&] {
+      started = true;
+      for (const auto& a : granted) pools.release_address(id, addr(a.c_str()));
+    });
+    while (!started) std::this_thread::yield();
+    ::usleep(static_cast<useconds_t>(1000 * (round % 4)));
+    CHECK(pools.release_pool(id));
+    releases.join();
+    INFO("round " << round);
+    const auto left = store.client().range(addrs, etcd::prefix_end(addrs)).kvs;
+    CHECK(left.empty());
+    CHECK(store.client().range(names, etcd::prefix_end(names)).kvs.empty());
+    if (!left.empty()) break;
+  }
+}

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/quote.h"
 #include "plugin/forget.h"
 #include "plugin/options.h"
 #include "plugin/release_host.h"
@@ -77,6 +78,6 @@ int main(int argc, char** argv) {
     std::cerr << "mvlan " << command << ": " << e.what() << "\n";
     return 2;
   }
-  std::cerr << "mvlan: unknown command \"" << command << "\"; see mvlan --help\n";
+  std::cerr << "mvlan: unknown command " << mvlan::quote(command) << "; see mvlan --help\n";
   return 2;
 }

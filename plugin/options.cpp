@@ -6,6 +6,7 @@
 #include <regex>
 #include <stdexcept>
 
+#include "common/quote.h"
 #include "ipam/allocator.h"
 
 extern char** environ;
@@ -26,8 +27,8 @@ std::chrono::seconds env_seconds(const Environment& env, const char* name, int f
   if (static_cast<int>(text.size()) > max_digits ||
       text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < min ||
       std::stoi(text) > max) {
-    throw std::invalid_argument(std::string(name) + " \"" + text.substr(0, 20) +
-                                "\" must be whole seconds from " + std::to_string(min) + " to " +
+    throw std::invalid_argument(std::string(name) + " " + quote(text, 20) +
+                                " must be whole seconds from " + std::to_string(min) + " to " +
                                 std::to_string(max) + " (default " + std::to_string(fallback) +
                                 ")");
   }
@@ -37,8 +38,8 @@ std::chrono::seconds env_seconds(const Environment& env, const char* name, int f
 log::Level level_from(const std::string& text, const std::string& source) {
   auto level = log::parse_level(text);
   if (!level) {
-    throw std::invalid_argument(source + " \"" + text +
-                                "\" is not a log level; use debug, info, warn or error");
+    throw std::invalid_argument(source + " " + quote(text) +
+                                " is not a log level; use debug, info, warn or error");
   }
   return *level;
 }
@@ -100,18 +101,19 @@ ServeOptions parse_serve(const std::vector<std::string>& args, const Environment
       level = v;
       level_source = "--log-level";
     } else {
-      throw std::invalid_argument("unknown argument \"" + args[i] +
-                                  "\" for serve; valid: --socket PATH, --state-dir DIR, "
+      throw std::invalid_argument("unknown argument " + quote(args[i]) +
+                                  " for serve; valid: --socket PATH, --state-dir DIR, "
                                   "--log-level debug|info|warn|error");
     }
   }
   o.log_level = level_from(level, level_source);
   o.ipam = parse_ipam_backend(env);
   if (o.socket.empty() || o.socket[0] != '/') {
-    throw std::invalid_argument("--socket \"" + o.socket + "\" must be an absolute path");
+    throw std::invalid_argument("--socket " + quote(o.socket, 200) + " must be an absolute path");
   }
   if (o.state_dir.empty() || o.state_dir[0] != '/') {
-    throw std::invalid_argument("--state-dir \"" + o.state_dir + "\" must be an absolute path");
+    throw std::invalid_argument("--state-dir " + quote(o.state_dir, 200) +
+                                " must be an absolute path");
   }
   return o;
 }
@@ -127,8 +129,8 @@ StatusOptions parse_status(const std::vector<std::string>& args, const Environme
     } else if (take_value(args, i, "--state-dir", v)) {
       o.state_dir = v;
     } else {
-      throw std::invalid_argument("unknown argument \"" + args[i] +
-                                  "\" for status; valid: --state-dir DIR, --json");
+      throw std::invalid_argument("unknown argument " + quote(args[i]) +
+                                  " for status; valid: --state-dir DIR, --json");
     }
   }
   return o;
@@ -143,8 +145,8 @@ ReleaseHostOptions parse_release_host(const std::vector<std::string>& args,
     } else if (o.host.empty() && !a.empty() && a[0] != '-') {
       o.host = a;
     } else {
-      throw std::invalid_argument("unknown argument \"" + a +
-                                  "\" for release-host; usage: release-host HOST [--force]");
+      throw std::invalid_argument("unknown argument " + quote(a) +
+                                  " for release-host; usage: release-host HOST [--force]");
     }
   }
   if (o.host.empty()) throw std::invalid_argument("release-host needs a HOST (its MVLAN_HOST_ID)");
@@ -171,8 +173,8 @@ ForgetOptions parse_forget(const std::vector<std::string>& args, const Environme
     } else if (o.name.empty() && !args[i].empty() && args[i][0] != '-') {
       o.name = args[i];
     } else {
-      throw std::invalid_argument("unknown argument \"" + args[i].substr(0, 80) +
-                                  "\" for forget; usage: forget NAME [--pool ID | --subnet CIDR] "
+      throw std::invalid_argument("unknown argument " + quote(args[i], 80) +
+                                  " for forget; usage: forget NAME [--pool ID | --subnet CIDR] "
                                   "[--state-dir DIR]");
     }
   }
@@ -187,8 +189,8 @@ IpamBackend parse_ipam_backend(const Environment& env) {
   IpamBackend b;
   const std::string backend = env_or(env, "MVLAN_IPAM_BACKEND", "sqlite");
   if (backend != "sqlite" && backend != "etcd") {
-    throw std::invalid_argument("MVLAN_IPAM_BACKEND \"" + backend.substr(0, 80) +
-                                "\" is unknown; use sqlite (default) or etcd");
+    throw std::invalid_argument("MVLAN_IPAM_BACKEND " + quote(backend, 80) +
+                                " is unknown; use sqlite (default) or etcd");
   }
   b.etcd = backend == "etcd";
   const std::string endpoints = env_or(env, "MVLAN_ETCD_ENDPOINTS", "");
@@ -208,8 +210,8 @@ IpamBackend parse_ipam_backend(const Environment& env) {
     start = comma == std::string::npos ? endpoints.size() + 1 : comma + 1;
     std::smatch m;
     if (!std::regex_match(e, m, url) || std::stoi(m[3]) == 0 || std::stoi(m[3]) > 65535) {
-      throw std::invalid_argument("MVLAN_ETCD_ENDPOINTS entry \"" + e.substr(0, 80) +
-                                  "\" is not http://HOST:PORT or https://HOST:PORT "
+      throw std::invalid_argument("MVLAN_ETCD_ENDPOINTS entry " + quote(e, 80) +
+                                  " is not http://HOST:PORT or https://HOST:PORT "
                                   "(comma-separated, e.g. http://192.0.2.11:2379)");
     }
     if (e.back() == '/') e.pop_back();
@@ -227,8 +229,8 @@ IpamBackend parse_ipam_backend(const Environment& env) {
                                   " is set but no MVLAN_ETCD_ENDPOINTS entry is https://");
     }
     if (!std::filesystem::is_regular_file(*field)) {
-      throw std::invalid_argument(std::string(name) + " \"" + *field +
-                                  "\" is not a readable file (a PEM file is expected)");
+      throw std::invalid_argument(std::string(name) + " " + quote(*field, 200) +
+                                  " is not a readable file (a PEM file is expected)");
     }
   }
   if (b.etcd_settings.cert_file.empty() != b.etcd_settings.key_file.empty()) {
@@ -239,8 +241,8 @@ IpamBackend parse_ipam_backend(const Environment& env) {
 
   b.prefix = env_or(env, "MVLAN_ETCD_PREFIX", b.prefix);
   if (b.prefix[0] != '/' || b.prefix.size() > 200) {
-    throw std::invalid_argument("MVLAN_ETCD_PREFIX \"" + b.prefix.substr(0, 80) +
-                                "\" must start with / (default /mvlan/)");
+    throw std::invalid_argument("MVLAN_ETCD_PREFIX " + quote(b.prefix, 80) +
+                                " must start with / (default /mvlan/)");
   }
   if (b.prefix.back() != '/') b.prefix += '/';
 
@@ -249,8 +251,8 @@ IpamBackend parse_ipam_backend(const Environment& env) {
   b.host_id = env_or(env, "MVLAN_HOST_ID", name);
   static const std::regex host(R"(^[A-Za-z0-9._-]{1,64}$)");
   if (!std::regex_match(b.host_id, host)) {
-    throw std::invalid_argument("MVLAN_HOST_ID \"" + b.host_id.substr(0, 80) +
-                                "\" must be 1 to 64 letters, digits, '.', '_' or '-' "
+    throw std::invalid_argument("MVLAN_HOST_ID " + quote(b.host_id, 80) +
+                                " must be 1 to 64 letters, digits, '.', '_' or '-' "
                                 "(default: the host name)");
   }
   return b;

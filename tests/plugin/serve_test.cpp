@@ -257,6 +257,13 @@ TEST_CASE("serve refuses a relative --socket and an unknown flag, naming them", 
   const CliResult flag = run_mvlan({"serve", "--sockt", "/tmp/x.sock"});
   CHECK(flag.exit_code == 2);
   CHECK_THAT(flag.output, Catch::Contains("unknown argument \"--sockt\""));
+  // A pasted argument with a newline or an escape sequence stays one readable line.
+  const CliResult pasted = run_mvlan({"status", "--json\n\x1b[2J"});
+  CHECK(pasted.exit_code == 2);
+  CHECK_THAT(pasted.output, Catch::Contains("unknown argument \"--json\\n\\u001B[2J\" for status"));
+  const CliResult command = run_mvlan({"stat\tus"});
+  CHECK(command.exit_code == 2);
+  CHECK_THAT(command.output, Catch::Contains("unknown command \"stat\\tus\""));
 }
 
 TEST_CASE("The serve flag --log-level wins over MVLAN_LOG_LEVEL, which wins over the default",

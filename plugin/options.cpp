@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <regex>
 #include <stdexcept>
 
@@ -60,6 +61,44 @@ bool take_value(const std::vector<std::string>& args, size_t& i, const std::stri
   return false;
 }
 
+using Setter = std::function<void(std::string)>;
+Setter into(std::string& field) {
+  return [&field](std::string v) { field = std::move(v); };
+}
+
+// Walks a command's arguments: each flag of `values` ("--name value" or "--name=value") goes to
+// its setter, anything else to `other`, which says whether it took it (a switch, a positional
+// name). An argument neither takes is refused, quoted, with the command's `usage`.
+void read_args(const std::vector<std::string>& args, const std::string& command,
+               const std::string& usage, const std::vector<std::pair<std::string, Setter>>& values,
+               const std::function<bool(const std::string&)>& other) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool taken = false;
+    for (const auto& [name, set] : values) {
+      std::string v;
+      if ((taken = take_value(args, i, name, v))) {
+        set(std::move(v));
+        break;
+      }
+    }
+    if (!taken && !other(args[i])) {
+      throw std::invalid_argument("unknown argument " + quote(args[i], 80) + " for " + command +
+                                  "; " + usage);
+    }
+  }
+}
+
+bool nothing_else(const std::string&) {
+  return false;
+}
+
+// Takes `a` as the command's one positional argument, if it is not a flag and none came before.
+bool positional(const std::string& a, std::string& field) {
+  if (!field.empty() || a.empty() || a[0] == '-') return false;
+  field = a;
+  return true;
+}
+
 }  // namespace
 
 Environment process_environment() {
@@ -91,21 +130,16 @@ ServeOptions parse_serve(const std::vector<std::string>& args, const Environment
       level_source = name;
     }
   }
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string v;
-    if (take_value(args, i, "--socket", v)) {
-      o.socket = v;
-    } else if (take_value(args, i, "--state-dir", v)) {
-      o.state_dir = v;
-    } else if (take_value(args, i, "--log-level", v)) {
-      level = v;
-      level_source = "--log-level";
-    } else {
-      throw std::invalid_argument("unknown argument " + quote(args[i]) +
-                                  " for serve; valid: --socket PATH, --state-dir DIR, "
-                                  "--log-level debug|info|warn|error");
-    }
-  }
+  read_args(args, "serve",
+            "valid: --socket PATH, --state-dir DIR, --log-level debug|info|warn|error",
+            {{"--socket", into(o.socket)},
+             {"--state-dir", into(o.state_dir)},
+             {"--log-level",
+              [&](std::string v) {
+                level = std::move(v);
+                level_source = "--log-level";
+              }}},
+            nothing_else);
   o.log_level = level_from(level, level_source);
   o.ipam = parse_ipam_backend(env);
   if (o.socket.empty() || o.socket[0] != '/') {
@@ -122,33 +156,24 @@ StatusOptions parse_status(const std::vector<std::string>& args, const Environme
   StatusOptions o;
   o.state_dir = env_or(env, "MVLAN_STATE_DIR", o.state_dir);
   o.ipam = parse_ipam_backend(env);
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string v;
-    if (args[i] == "--json") {
-      o.json = true;
-    } else if (take_value(args, i, "--state-dir", v)) {
-      o.state_dir = v;
-    } else {
-      throw std::invalid_argument("unknown argument " + quote(args[i]) +
-                                  " for status; valid: --state-dir DIR, --json");
-    }
-  }
+  read_args(args, "status", "valid: --state-dir DIR, --json", {{"--state-dir", into(o.state_dir)}},
+            [&](const std::string& a) {
+              if (a != "--json") return false;
+              o.json = true;
+              return true;
+            });
   return o;
 }
 
 ReleaseHostOptions parse_release_host(const std::vector<std::string>& args,
                                       const Environment& env) {
   ReleaseHostOptions o;
-  for (const auto& a : args) {
-    if (a == "--force") {
-      o.force = true;
-    } else if (o.host.empty() && !a.empty() && a[0] != '-') {
-      o.host = a;
-    } else {
-      throw std::invalid_argument("unknown argument " + quote(a) +
-                                  " for release-host; usage: release-host HOST [--force]");
-    }
-  }
+  read_args(args, "release-host", "usage: release-host HOST [--force]", {},
+            [&](const std::string& a) {
+              if (a != "--force") return positional(a, o.host);
+              o.force = true;
+              return true;
+            });
   if (o.host.empty()) throw std::invalid_argument("release-host needs a HOST (its MVLAN_HOST_ID)");
   o.ipam = parse_ipam_backend(env);
   if (!o.ipam.etcd) {
@@ -162,22 +187,10 @@ ReleaseHostOptions parse_release_host(const std::vector<std::string>& args,
 ForgetOptions parse_forget(const std::vector<std::string>& args, const Environment& env) {
   ForgetOptions o;
   o.state_dir = env_or(env, "MVLAN_STATE_DIR", o.state_dir);
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string v;
-    if (take_value(args, i, "--pool", v)) {
-      o.pool = v;
-    } else if (take_value(args, i, "--subnet", v)) {
-      o.subnet = v;
-    } else if (take_value(args, i, "--state-dir", v)) {
-      o.state_dir = v;
-    } else if (o.name.empty() && !args[i].empty() && args[i][0] != '-') {
-      o.name = args[i];
-    } else {
-      throw std::invalid_argument("unknown argument " + quote(args[i], 80) +
-                                  " for forget; usage: forget NAME [--pool ID | --subnet CIDR] "
-                                  "[--state-dir DIR]");
-    }
-  }
+  read_args(
+      args, "forget", "usage: forget NAME [--pool ID | --subnet CIDR] [--state-dir DIR]",
+      {{"--pool", into(o.pool)}, {"--subnet", into(o.subnet)}, {"--state-dir", into(o.state_dir)}},
+      [&](const std::string& a) { return positional(a, o.name); });
   if (o.name.empty()) {
     throw std::invalid_argument("forget needs a NAME (a container's name, as mvlan status shows)");
   }

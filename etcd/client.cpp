@@ -103,8 +103,7 @@ Client::Failure Client::describe(httplib::Error err, bool timed_out, bool https)
           : "";
   switch (err) {
     case E::Connection:
-    case E::ConnectionTimeout:
-      return {"cannot connect", false};
+    case E::ConnectionTimeout: return {"cannot connect", false};
     case E::Read:
       if (timed_out) return {"no answer within " + timeout_text(), true};
       return {"the connection closed without an answer" + no_client_cert, true};
@@ -127,8 +126,7 @@ Client::Failure Client::describe(httplib::Error err, bool timed_out, bool https)
     case E::SSLLoadingCerts:
       return {"cannot load MVLAN_ETCD_CACERT, MVLAN_ETCD_CERT or MVLAN_ETCD_KEY (a PEM file each)",
               false};
-    default:
-      return {httplib::to_string(err), true};
+    default: return {httplib::to_string(err), true};
   }
 }
 

@@ -50,26 +50,19 @@ std::string unbase64(const std::string& in) {
 
 const char* target_name(Compare::Target t) {
   switch (t) {
-    case Compare::Target::Create:
-      return "CREATE";
-    case Compare::Target::Mod:
-      return "MOD";
-    case Compare::Target::Value:
-      return "VALUE";
+    case Compare::Target::Create: return "CREATE";
+    case Compare::Target::Mod: return "MOD";
+    case Compare::Target::Value: return "VALUE";
   }
   return "CREATE";
 }
 
 const char* result_name(Compare::Result r) {
   switch (r) {
-    case Compare::Result::Equal:
-      return "EQUAL";
-    case Compare::Result::NotEqual:
-      return "NOT_EQUAL";
-    case Compare::Result::Less:
-      return "LESS";
-    case Compare::Result::Greater:
-      return "GREATER";
+    case Compare::Result::Equal: return "EQUAL";
+    case Compare::Result::NotEqual: return "NOT_EQUAL";
+    case Compare::Result::Less: return "LESS";
+    case Compare::Result::Greater: return "GREATER";
   }
   return "EQUAL";
 }
@@ -78,17 +71,14 @@ json to_json(const Txn& txn);
 
 json to_json(const Op& op) {
   switch (op.kind) {
-    case Op::Kind::Range:
-      return json{{"request_range", range_request(op)}};
-    case Op::Kind::Put:
-      return json{{"request_put", put_request(op)}};
+    case Op::Kind::Range: return json{{"request_range", range_request(op)}};
+    case Op::Kind::Put: return json{{"request_put", put_request(op)}};
     case Op::Kind::Delete: {
       json d{{"key", base64(op.key)}};
       if (!op.range_end.empty()) d["range_end"] = base64(op.range_end);
       return json{{"request_delete_range", d}};
     }
-    case Op::Kind::Txn:
-      return json{{"request_txn", to_json(*op.txn)}};
+    case Op::Kind::Txn: return json{{"request_txn", to_json(*op.txn)}};
   }
   return json::object();
 }
@@ -100,15 +90,9 @@ json to_json(const Txn& txn) {
            {"target", target_name(c.target)},
            {"result", result_name(c.result)}};
     switch (c.target) {
-      case Compare::Target::Create:
-        j["create_revision"] = std::to_string(c.revision);
-        break;
-      case Compare::Target::Mod:
-        j["mod_revision"] = std::to_string(c.revision);
-        break;
-      case Compare::Target::Value:
-        j["value"] = base64(c.value);
-        break;
+      case Compare::Target::Create: j["create_revision"] = std::to_string(c.revision); break;
+      case Compare::Target::Mod: j["mod_revision"] = std::to_string(c.revision); break;
+      case Compare::Target::Value: j["value"] = base64(c.value); break;
     }
     out["compare"].push_back(j);
   }

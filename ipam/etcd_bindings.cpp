@@ -47,17 +47,14 @@ void EtcdPoolStore::bind_name(TxnPlan& plan, const Pool& pool, const std::string
     plan.expect(before->index);
     if (!before->record.key.empty()) plan.expect(before->record);
     switch (sticky::previous(before->binding, to)) {
-      case sticky::Previous::Freed:
-        plan.erase(before->record.key);
-        break;
+      case sticky::Previous::Freed: plan.erase(before->record.key); break;
       case sticky::Previous::Unnamed: {
         json v = parse_value(before->record);
         v.erase("name");
         plan.put(before->record.key, v.dump());
         break;
       }
-      case sticky::Previous::Stays:
-        break;
+      case sticky::Previous::Stays: break;
     }
   }
   plan.put(index, hex(to));

@@ -90,8 +90,7 @@ bool EtcdPoolStore::release_address(const std::string& pool_id, const Address& a
       TxnPlan plan;
       plan.expect(*kv);
       switch (sticky::on_release(binding_in(v, address))) {
-        case sticky::Release::Nothing:
-          return Attempt<bool>::done(false);
+        case sticky::Release::Nothing: return Attempt<bool>::done(false);
         case sticky::Release::Park: {
           json parked = v;
           parked["parked"] = etcd_records::now_ms();
@@ -99,9 +98,7 @@ bool EtcdPoolStore::release_address(const std::string& pool_id, const Address& a
           plan.put(key, parked.dump());
           break;
         }
-        case sticky::Release::Free:
-          plan.erase(key);
-          break;
+        case sticky::Release::Free: plan.erase(key); break;
       }
       return Attempt<bool>::commit(plan.txn(), key, true);
     };

@@ -14,12 +14,9 @@ const char* name_of(AllocationOrder order) {
 
 const char* name_of(GrantKind kind) {
   switch (kind) {
-    case GrantKind::Gateway:
-      return "gateway";
-    case GrantKind::Static:
-      return "static";
-    case GrantKind::Dynamic:
-      return "dynamic";
+    case GrantKind::Gateway: return "gateway";
+    case GrantKind::Static: return "static";
+    case GrantKind::Dynamic: return "dynamic";
   }
   return "dynamic";
 }

@@ -270,13 +270,9 @@ bool SqlitePoolStore::release_address(const std::string& pool_id, const Address&
                      ", not " + pool->id + "; nothing was released");
     }
     switch (sticky::on_release(binding_of(bindings_.at(pool->set_id, address)))) {
-      case sticky::Release::Nothing:
-        return false;
-      case sticky::Release::Park:
-        bindings_.park(pool->set_id, address);
-        return true;
-      case sticky::Release::Free:
-        break;
+      case sticky::Release::Nothing: return false;
+      case sticky::Release::Park: bindings_.park(pool->set_id, address); return true;
+      case sticky::Release::Free: break;
     }
     give_back(pool->set_id, address);
     return true;

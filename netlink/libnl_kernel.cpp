@@ -35,14 +35,10 @@ constexpr KindSupport kMacvlanSupport{"macvlan", "macvlan"};
 
 std::uint32_t mode_to_kernel(MacvlanMode mode) {
   switch (mode) {
-    case MacvlanMode::Bridge:
-      return MACVLAN_MODE_BRIDGE;
-    case MacvlanMode::Private:
-      return MACVLAN_MODE_PRIVATE;
-    case MacvlanMode::Vepa:
-      return MACVLAN_MODE_VEPA;
-    case MacvlanMode::Passthru:
-      return MACVLAN_MODE_PASSTHRU;
+    case MacvlanMode::Bridge: return MACVLAN_MODE_BRIDGE;
+    case MacvlanMode::Private: return MACVLAN_MODE_PRIVATE;
+    case MacvlanMode::Vepa: return MACVLAN_MODE_VEPA;
+    case MacvlanMode::Passthru: return MACVLAN_MODE_PASSTHRU;
   }
   return MACVLAN_MODE_BRIDGE;
 }

@@ -23,16 +23,11 @@ std::string libnl_text(int err) {
 
 std::optional<MacvlanMode> mode_from_kernel(std::uint32_t mode) {
   switch (mode) {
-    case MACVLAN_MODE_BRIDGE:
-      return MacvlanMode::Bridge;
-    case MACVLAN_MODE_PRIVATE:
-      return MacvlanMode::Private;
-    case MACVLAN_MODE_VEPA:
-      return MacvlanMode::Vepa;
-    case MACVLAN_MODE_PASSTHRU:
-      return MacvlanMode::Passthru;
-    default:
-      return std::nullopt;  // "source" mode: the plugin never makes one
+    case MACVLAN_MODE_BRIDGE: return MacvlanMode::Bridge;
+    case MACVLAN_MODE_PRIVATE: return MacvlanMode::Private;
+    case MACVLAN_MODE_VEPA: return MacvlanMode::Vepa;
+    case MACVLAN_MODE_PASSTHRU: return MacvlanMode::Passthru;
+    default: return std::nullopt;  // "source" mode: the plugin never makes one
   }
 }
 
@@ -76,8 +71,7 @@ void fail_libnl(const std::string& step, int err) {
       fail(step, "permission denied; the plugin needs CAP_NET_ADMIN (run it as root)", err);
     case NLE_NOMEM:
       fail(step, "the kernel or libnl ran out of memory; retry, and check the host's memory", err);
-    default:
-      fail(step, "the kernel refused: " + libnl_text(err), err);
+    default: fail(step, "the kernel refused: " + libnl_text(err), err);
   }
 }
 

@@ -9,18 +9,12 @@ namespace {
 
 int status_of(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::Invalid:
-      return 400;
-    case ErrorKind::NotFound:
-      return 404;
-    case ErrorKind::Conflict:
-      return 409;
-    case ErrorKind::Exhausted:
-      return 507;
-    case ErrorKind::Kernel:
-      return 500;
-    case ErrorKind::Store:
-      return 503;
+    case ErrorKind::Invalid: return 400;
+    case ErrorKind::NotFound: return 404;
+    case ErrorKind::Conflict: return 409;
+    case ErrorKind::Exhausted: return 507;
+    case ErrorKind::Kernel: return 500;
+    case ErrorKind::Store: return 503;
   }
   return 500;
 }

@@ -155,8 +155,7 @@ void UnixServer::start() {
                       quote_bare(req.path, 100) +
                       "; it serves POST /Plugin.Activate, /NetworkDriver.* and /IpamDriver.*";
             break;
-          default:
-            message = "malformed HTTP request (status " + std::to_string(res.status) + ")";
+          default: message = "malformed HTTP request (status " + std::to_string(res.status) + ")";
         }
         const Interface iface = req.path.rfind("/IpamDriver.", 0) == 0 ? Interface::IpamDriver
                                                                        : Interface::NetworkDriver;

@@ -264,8 +264,7 @@ Error Database::store_error(const SQLite::Exception& e) const {
       case SQLITE_NOTADB:
         hint = "; the file is damaged: stop mvlan and restore it from a backup";
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return Error(ErrorKind::Store, "state database " + path_ + ": " + e.what() + hint);

@@ -89,7 +89,7 @@ test-release: deps
 TSAN_BUILD   ?= $(BUILD)/tsan
 TSAN_TARGETS := mvlan ipam_tests network_driver_test protocol_replay_test malformed_request_test \
                 durability_test serve_test hostile_request_test sticky_protocol_test network_subnets_test \
-                common_tests store_tests
+                common_tests store_tests options_test
 TSAN_LABELS  := ^(unit|protocol)$$
 
 .PHONY: test-tsan

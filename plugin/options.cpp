@@ -62,6 +62,7 @@ bool take_value(const std::vector<std::string>& args, size_t& i, const std::stri
 }
 
 using Setter = std::function<void(std::string)>;
+using Other = std::function<bool(const std::string&)>;
 Setter into(std::string& field) {
   return [&field](std::string v) { field = std::move(v); };
 }
@@ -69,9 +70,10 @@ Setter into(std::string& field) {
 // Walks a command's arguments: each flag of `values` ("--name value" or "--name=value") goes to
 // its setter, anything else to `other`, which says whether it took it (a switch, a positional
 // name). An argument neither takes is refused, quoted, with the command's `usage`.
-void read_args(const std::vector<std::string>& args, const std::string& command,
-               const std::string& usage, const std::vector<std::pair<std::string, Setter>>& values,
-               const std::function<bool(const std::string&)>& other) {
+void read_args(
+    const std::vector<std::string>& args, const std::string& command, const std::string& usage,
+    const std::vector<std::pair<std::string, Setter>>& values,
+    const Other& other = [](const std::string&) { return false; }) {
   for (size_t i = 0; i < args.size(); ++i) {
     bool taken = false;
     for (const auto& [name, set] : values) {
@@ -86,10 +88,6 @@ void read_args(const std::vector<std::string>& args, const std::string& command,
                                   "; " + usage);
     }
   }
-}
-
-bool nothing_else(const std::string&) {
-  return false;
 }
 
 // Takes `a` as the command's one positional argument, if it is not a flag and none came before.
@@ -134,12 +132,10 @@ ServeOptions parse_serve(const std::vector<std::string>& args, const Environment
             "valid: --socket PATH, --state-dir DIR, --log-level debug|info|warn|error",
             {{"--socket", into(o.socket)},
              {"--state-dir", into(o.state_dir)},
-             {"--log-level",
-              [&](std::string v) {
+             {"--log-level", [&](std::string v) {
                 level = std::move(v);
                 level_source = "--log-level";
-              }}},
-            nothing_else);
+              }}});
   o.log_level = level_from(level, level_source);
   o.ipam = parse_ipam_backend(env);
   if (o.socket.empty() || o.socket[0] != '/') {

@@ -16,6 +16,7 @@
 
 #include "netlink/libnl_kernel.h"
 #include "tests/support/netlink_probe.h"
+#include "tests/support/refusal.h"
 
 using namespace mvlan::kernel;
 using Catch::Matchers::Contains;
@@ -52,13 +53,7 @@ struct Lab {
 const Mac kMac{0x02, 0x42, 0xc6, 0x33, 0x64, 0x0a};
 
 std::string message_of(const std::function<void()>& act) {
-  try {
-    act();
-  } catch (const KernelError& e) {
-    return e.what();
-  }
-  FAIL("expected a KernelError");
-  return {};
+  return mvlan::test::refusal_of<KernelError>(act);
 }
 
 }  // namespace

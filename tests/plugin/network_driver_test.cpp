@@ -16,6 +16,7 @@
 #include "tests/support/endpoint_request.h"
 #include "tests/support/fake_kernel.h"
 #include "tests/support/network_request.h"
+#include "tests/support/refusal.h"
 
 using namespace mvlan;
 using namespace mvlan::plugin;
@@ -74,12 +75,7 @@ struct Fixture {
 };
 
 std::string refusal(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "accepted";
+  return mvlan::test::refusal_of<Error>(fn);
 }
 
 }  // namespace

@@ -7,18 +7,14 @@
 #include <string>
 
 #include "plugin/options.h"
+#include "tests/support/refusal.h"
 
 using namespace mvlan::plugin;
 
 namespace {
 
 std::string refusal(const std::function<void()>& parse) {
-  try {
-    parse();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "(accepted)";
+  return mvlan::test::refusal_of<std::invalid_argument>(parse);
 }
 
 }  // namespace
